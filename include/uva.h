@@ -1,0 +1,431 @@
+/* uva: the async model of Rust and Tokio (futures, tasks, channels) on the
+ * caller's libuv loop.  MIT licensed; see LICENSE.
+ *
+ * Conventions that hold for every call below:
+ *  - Every call takes the caller's uv_loop_t (directly or through an object
+ *    made on it).  uva never touches loop->data or the data field of a handle
+ *    it did not create, and calls uv_run only inside uva_block_on.
+ *  - Errors are 0 or a negative libuv error code (UV_EINVAL, UV_ENOMEM, ...);
+ *    uv_strerror() and uv_err_name() give their text.
+ *  - A call that returns a future never returns NULL: an operation that
+ *    cannot start returns a future that has already failed with the reason,
+ *    so one uva_await both waits and reports.
+ *  - A future has exactly one consumer: uva_await, uva_future_then,
+ *    uva_join, uva_select, uva_timeout, uva_block_on, uva_future_detach or
+ *    uva_future_free.  Handing it to a consumer gives it to the library: the
+ *    pointer must not be used again.  A consumer takes the future even when it
+ *    fails (it frees it).  A value nobody took is freed with the free function
+ *    it was resolved with.
+ *  - Unless a comment says otherwise, a call must be made on the thread that
+ *    runs the loop it works on.
+ */
+#ifndef UVA_H
+#define UVA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(UVA_SHARED_BUILD)
+#define UVA_EXTERN __declspec(dllexport)
+#elif defined(_WIN32) && defined(UVA_SHARED)
+#define UVA_EXTERN __declspec(dllimport)
+#elif defined(__GNUC__) && defined(UVA_SHARED_BUILD)
+#define UVA_EXTERN __attribute__((visibility("default")))
+#else
+#define UVA_EXTERN /* nothing */
+#endif
+
+#define UVA_VERSION_MAJOR 0
+#define UVA_VERSION_MINOR 1
+#define UVA_VERSION_PATCH 0
+#define UVA_VERSION_HEX                                                        \
+  ((UVA_VERSION_MAJOR << 16) | (UVA_VERSION_MINOR << 8) | UVA_VERSION_PATCH)
+
+/* Returns UVA_VERSION_HEX of the library actually linked. */
+UVA_EXTERN unsigned int uva_version(void);
+
+/* Returns the linked library's version as "MAJOR.MINOR.PATCH", a static
+ * string. */
+UVA_EXTERN const char *uva_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Values and results                                                        */
+
+typedef struct uva_future_s uva_future_t;
+typedef struct uva_chan_s uva_chan_t;
+typedef struct uva_waker_s uva_waker_t;
+
+/* What a future settles with: a pointer or a 64-bit integer. */
+typedef union uva_value {
+  void *ptr;
+  uint64_t u64;
+  int64_t i64;
+} uva_value_t;
+
+/* Frees a pointer value; free() itself fits. */
+typedef void (*uva_free_cb)(void *ptr);
+
+/* A settled outcome: status 0 with a value, or a negative error code.  When
+ * free_fn is not NULL, value.ptr is owned by whoever holds the result. */
+typedef struct uva_result {
+  int status;
+  uva_value_t value;
+  uva_free_cb free_fn;
+} uva_result_t;
+
+/* Frees r->value.ptr with r->free_fn (when both are set) and clears them.
+ * NULL is allowed and does nothing. */
+UVA_EXTERN void uva_result_free(uva_result_t *r);
+
+/* A byte buffer owned by the holder, NUL-terminated at base[len] (the NUL is
+ * not counted in len).  base points into the same allocation. */
+typedef struct uva_buf {
+  char *base;
+  size_t len;
+} uva_buf_t;
+
+/* Frees a uva_buf_t that uva handed out (its type fits uva_free_cb).  NULL is
+ * allowed. */
+UVA_EXTERN void uva_buf_free(void *buf);
+
+/* Returned by a poll function (and by uva_future_status) while a future has
+ * not settled.  It is positive, so it never collides with an error code. */
+#define UVA_PENDING 1
+
+/* ------------------------------------------------------------------------ */
+/* Futures                                                                   */
+
+/* Returns a pending future on loop that the caller settles with
+ * uva_future_resolve, uva_future_resolve_u64 or uva_future_reject: the bridge
+ * from any libuv callback.  Fails (returns a failed future) with UV_EINVAL
+ * when loop is NULL, UV_ENOMEM without memory.  The caller owns the future
+ * until it hands it to a consumer; it may keep settling it after that. */
+UVA_EXTERN uva_future_t *uva_future_new(uv_loop_t *loop);
+
+/* Settles f, made by uva_future_new, with ptr; free_fn (may be NULL) frees ptr
+ * if nobody takes it.  Whoever waits on f is woken from the loop, never inside
+ * this call.  Returns 0; UV_EINVAL if f is NULL, was not made by
+ * uva_future_new, or has already been settled by this producer (f keeps its
+ * first result and ptr stays the caller's); UV_ECANCELED if the consumer
+ * cancelled f first (ptr is then freed with free_fn).  The producer must
+ * settle every future it made exactly once, even a cancelled one: until then
+ * uva keeps its memory, so a late resolve is always safe. */
+UVA_EXTERN int uva_future_resolve(uva_future_t *f, void *ptr,
+                                  uva_free_cb free_fn);
+
+/* As uva_future_resolve, with an integer value. */
+UVA_EXTERN int uva_future_resolve_u64(uva_future_t *f, uint64_t value);
+
+/* Settles f, made by uva_future_new, with the error err, which must be
+ * negative.  Returns as uva_future_resolve, and UV_EINVAL if err >= 0. */
+UVA_EXTERN int uva_future_reject(uva_future_t *f, int err);
+
+/* Returns a future born settled with ptr (freed with free_fn, which may be
+ * NULL, if nobody takes it): the seed's `async fn get_hello`.  Fails with
+ * UV_EINVAL when loop is NULL, UV_ENOMEM without memory; in both cases ptr is
+ * freed with free_fn, so no value is leaked. */
+UVA_EXTERN uva_future_t *uva_ready(uv_loop_t *loop, void *ptr,
+                                   uva_free_cb free_fn);
+
+/* Returns a future born settled with an integer value.  Fails as uva_ready. */
+UVA_EXTERN uva_future_t *uva_ready_u64(uv_loop_t *loop, uint64_t value);
+
+/* Returns a future born failed with err.  An err that is not negative, or a
+ * NULL loop, gives a future failed with UV_EINVAL. */
+UVA_EXTERN uva_future_t *uva_failed(uv_loop_t *loop, int err);
+
+/* Called once on the loop's thread with a settled future's status and value;
+ * the value (and any memory it owns) now belongs to the callback. */
+typedef void (*uva_then_cb)(int status, uva_value_t value, void *data);
+
+/* Consumes f: cb(status, value, data) runs once, on the loop's thread, when f
+ * settles, and never inside this call (for an already settled f it runs from
+ * the loop soon after).  Returns 0.  UV_EINVAL if f or cb is NULL (f is
+ * freed).  A future that failed before it had a loop (made with a NULL loop
+ * or when memory ran out) cannot call back: then returns its error and cb is
+ * never called. */
+UVA_EXTERN int uva_future_then(uva_future_t *f, uva_then_cb cb, void *data);
+
+/* Cancels a pending future: the libuv work underneath stops (timer stopped,
+ * fs or work request uv_cancel'd) and f settles with UV_ECANCELED.  Leaf
+ * futures settle at once; a task's join future settles once the task has
+ * returned (its pending or next uva_await returns UV_ECANCELED); join, select
+ * and timeout cancel their children.  Memory libuv still uses stays alive
+ * until libuv's own callback runs.  Does not consume f.  Returns 0; UV_EINVAL
+ * if f is NULL; UV_EBUSY if f has already settled (as uv_cancel does). */
+UVA_EXTERN int uva_future_cancel(uva_future_t *f);
+
+/* Drops f: a pending f is cancelled and freed as soon as it settles; a value
+ * nobody took is freed with its free function.  NULL is allowed. */
+UVA_EXTERN void uva_future_free(uva_future_t *f);
+
+/* Consumes f without cancelling it: the work goes on and its result is freed
+ * when it settles (a fire-and-forget task or send).  NULL is allowed. */
+UVA_EXTERN void uva_future_detach(uva_future_t *f);
+
+/* Returns UVA_PENDING while f has not settled, then its status (0 or a
+ * negative error).  Does not consume f.  UV_EINVAL if f is NULL. */
+UVA_EXTERN int uva_future_status(const uva_future_t *f);
+
+/* ------------------------------------------------------------------------ */
+/* Poll futures: the seed's `impl Future for MyFuture`                       */
+
+/* Polled on the loop's thread.  Returns 0 when ready (after setting
+ * out->value and, if the value owns memory, out->free_fn), UVA_PENDING when
+ * not ready yet, or a negative error code.  When it returns UVA_PENDING it
+ * should arrange for uva_waker_wake(waker) to be called (it may keep the
+ * waker with uva_waker_clone); it is polled again after that. */
+typedef int (*uva_poll_fn)(void *state, uva_waker_t *waker, uva_result_t *out);
+
+/* Returns a future driven by fn: fn(state, waker, &out) is first called from
+ * the loop soon after this call, then once after each wake-up, until it
+ * returns something other than UVA_PENDING.  state_free (may be NULL) is
+ * called with state exactly once, on the loop's thread, when the future has
+ * settled or been cancelled.  Fails with UV_EINVAL if loop or fn is NULL,
+ * UV_ENOMEM without memory (state_free is called then too). */
+UVA_EXTERN uva_future_t *uva_future_poll(uv_loop_t *loop, uva_poll_fn fn,
+                                         void *state, uva_free_cb state_free);
+
+/* Asks for another poll of the waker's future.  Callable from any thread, any
+ * number of times (wake-ups before the next poll are coalesced into one); a
+ * no-op once the future has settled.  From the loop's own thread it makes no
+ * syscall; from other threads it goes through uv_async_send.  NULL is
+ * allowed. */
+UVA_EXTERN void uva_waker_wake(uva_waker_t *w);
+
+/* Returns w with one more reference: the copy stays valid, on any thread,
+ * until uva_waker_drop, even after the future is gone.  Callable from any
+ * thread.  The waker handed to a poll function is valid only during that
+ * call unless cloned. */
+UVA_EXTERN uva_waker_t *uva_waker_clone(uva_waker_t *w);
+
+/* Drops a reference taken with uva_waker_clone.  Callable from any thread.
+ * NULL is allowed. */
+UVA_EXTERN void uva_waker_drop(uva_waker_t *w);
+
+/* ------------------------------------------------------------------------ */
+/* Tasks: stackful coroutines on the loop                                    */
+
+/* A task body (also the body of uva_spawn_blocking).  Returns 0 or a negative
+ * error code; on 0 it may set result->value and, if the value owns memory,
+ * result->free_fn.  result->status is ignored. */
+typedef int (*uva_task_fn)(void *arg, uva_result_t *result);
+
+/* Smallest stack a task may ask for, and the default. */
+#define UVA_STACK_MIN (16 * 1024)
+#define UVA_STACK_DEFAULT (256 * 1024)
+
+typedef struct uva_spawn_opts {
+  size_t stack_size; /* 0 for UVA_STACK_DEFAULT; rounded up to a page */
+} uva_spawn_opts_t;
+
+/* Starts fn(arg, &result) as a task on loop and returns its join future,
+ * which settles with fn's return code and result.  The task first runs from
+ * the loop after this call returns (as tokio::spawn).  Cancelling the join
+ * future aborts the task cooperatively: its pending or next uva_await returns
+ * UV_ECANCELED, the task may clean up, and the join future settles with
+ * UV_ECANCELED when fn returns (any result is freed).  Freeing the join future
+ * cancels the task; uva_future_detach lets it run on.  Fails with UV_EINVAL if
+ * loop or fn is NULL, UV_ENOMEM without memory. */
+UVA_EXTERN uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg);
+
+/* As uva_spawn, with options (opts may be NULL).  Also fails with UV_EINVAL if
+ * opts->stack_size is neither 0 nor at least UVA_STACK_MIN.  Stacks are
+ * mmap'd and reused; running past the end of one is detected (a guard page,
+ * or a canary checked at every switch) and reported on stderr before the
+ * process aborts, instead of corrupting memory. */
+UVA_EXTERN uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn,
+                                      void *arg, const uva_spawn_opts_t *opts);
+
+/* Inside a task: suspends the task until f settles, consumes f and returns
+ * its status; on 0, *value (if value is not NULL) receives the value, which
+ * the caller now owns (with value NULL it is freed).  An f that has already
+ * settled returns at once without a switch.  Returns UV_EINVAL if f is NULL,
+ * if f was made on another loop, or when called outside a task (f is freed):
+ * use uva_block_on or uva_future_then there.  Returns UV_ECANCELED, once,
+ * when the task's join future has been cancelled (f is cancelled and
+ * freed). */
+UVA_EXTERN int uva_await(uva_future_t *f, uva_value_t *value);
+
+/* Inside a task: lets every other ready task run, then returns 0.  Returns
+ * UV_EINVAL outside a task, UV_ECANCELED (once) when the task has been
+ * cancelled. */
+UVA_EXTERN int uva_yield(void);
+
+/* Returns 1 when called from inside a uva task, else 0. */
+UVA_EXTERN int uva_in_task(void);
+
+/* Runs loop until f settles (futures::executor::block_on, #[tokio::main]),
+ * consumes f and returns its status; on 0, *value (if not NULL) receives the
+ * value.  This is the only uva call that runs uv_run; it returns as soon as f
+ * settles, leaving the loop's other work for the next uv_run.  Returns
+ * UV_EINVAL if loop or f is NULL or f belongs to another loop; UV_EBUSY when
+ * called from inside a task or a uva callback (uv_run is not reentrant);
+ * UV_EAGAIN when the loop runs out of work while f is still pending (nothing
+ * is left that could settle it; f is cancelled and freed).  In every case f
+ * is consumed. */
+UVA_EXTERN int uva_block_on(uv_loop_t *loop, uva_future_t *f,
+                            uva_value_t *value);
+
+/* ------------------------------------------------------------------------ */
+/* Time                                                                      */
+
+/* Returns a future that settles with 0 after ms milliseconds (one
+ * uv_timer_t).  Cancelling stops the timer.  Fails with UV_EINVAL if loop is
+ * NULL, UV_ENOMEM without memory. */
+UVA_EXTERN uva_future_t *uva_sleep(uv_loop_t *loop, uint64_t ms);
+
+/* Consumes f and returns a future that settles with f's result, or with
+ * UV_ETIMEDOUT after ms milliseconds, in which case f is cancelled and freed.
+ * Fails with UV_EINVAL if f is NULL, UV_ENOMEM without memory (f is freed). */
+UVA_EXTERN uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms);
+
+/* ------------------------------------------------------------------------ */
+/* Join and select                                                           */
+
+/* Consumes futures[0..n) and returns a future that settles with 0 once every
+ * one has settled (join!), having stored each one's status, value and free
+ * function in results[i]; the caller then owns the values (uva_result_free).
+ * results must stay valid until the join future settles or is freed; a freed
+ * or cancelled join cancels its pending children and frees their values
+ * instead of storing them.  n == 0 settles at once.  Fails with UV_EINVAL if
+ * loop is NULL, futures or results is NULL while n > 0, or an entry is NULL
+ * (every non-NULL entry is freed), UV_ENOMEM without memory (likewise). */
+UVA_EXTERN uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures,
+                                  size_t n, uva_result_t *results);
+
+/* Consumes futures[0..n) and returns a future that settles with 0 and value
+ * u64 = the index of the first of them to settle (select!), whose status,
+ * value and free function go to *winner; the others are cancelled and freed.
+ * winner must stay valid until the select settles or is freed.  Fails with
+ * UV_EINVAL if loop or winner is NULL, n == 0, futures is NULL, or an entry
+ * is NULL (every non-NULL entry is freed), UV_ENOMEM without memory. */
+UVA_EXTERN uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures,
+                                    size_t n, uva_result_t *winner);
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                     */
+
+/* Returns a future of a whole file's contents (tokio::fs::read_to_string):
+ * value.ptr is a uva_buf_t, NUL-terminated, freed with uva_buf_free.  Errors
+ * are libuv's: UV_ENOENT, UV_EISDIR, UV_EACCES, ...; UV_EINVAL if loop or
+ * path is NULL, UV_ENOMEM without memory.  path is copied. */
+UVA_EXTERN uva_future_t *uva_fs_read_file(uv_loop_t *loop, const char *path);
+
+/* Returns a future that creates or truncates path (mode 0644) and writes
+ * data[0..len) to it, settling with value.u64 = bytes written.  data is
+ * copied, so the caller may free it at once.  Errors are libuv's; UV_EINVAL if
+ * loop or path is NULL or data is NULL while len > 0, UV_ENOMEM without
+ * memory. */
+UVA_EXTERN uva_future_t *uva_fs_write_file(uv_loop_t *loop, const char *path,
+                                           const void *data, size_t len);
+
+/* Returns a future of uv_fs_open(path, flags, mode): value.i64 is the file
+ * descriptor, which the caller closes (uva_fs_close).  If the future is freed
+ * or cancelled after the open succeeded, uva closes the descriptor. */
+UVA_EXTERN uva_future_t *uva_fs_open(uv_loop_t *loop, const char *path,
+                                     int flags, int mode);
+
+/* Returns a future of up to len bytes read from fd at offset (-1: the current
+ * position): value.ptr is a uva_buf_t (freed with uva_buf_free) whose len is
+ * the count read, 0 at end of file.  Fails with UV_EINVAL if loop is NULL or
+ * len is 0, UV_ENOMEM, or libuv's error. */
+UVA_EXTERN uva_future_t *uva_fs_read(uv_loop_t *loop, uv_file fd, size_t len,
+                                     int64_t offset);
+
+/* Returns a future that writes data[0..len) to fd at offset (-1: the current
+ * position), settling with value.u64 = bytes written.  data is copied.  Fails
+ * with UV_EINVAL if loop is NULL or data is NULL while len > 0, UV_ENOMEM, or
+ * libuv's error. */
+UVA_EXTERN uva_future_t *uva_fs_write(uv_loop_t *loop, uv_file fd,
+                                      const void *data, size_t len,
+                                      int64_t offset);
+
+/* Returns a future that closes fd.  Fails with UV_EINVAL if loop is NULL, or
+ * libuv's error (UV_EBADF, ...). */
+UVA_EXTERN uva_future_t *uva_fs_close(uv_loop_t *loop, uv_file fd);
+
+/* ------------------------------------------------------------------------ */
+/* Blocking work on libuv's thread pool                                      */
+
+/* Runs fn(arg, &result) on libuv's thread pool (uv_queue_work) and returns a
+ * future of its return code and result (spawn_blocking).  fn must not call
+ * uva functions other than uva_chan_send_blocking and the waker calls.
+ * Cancelling removes the job if it has not started (uv_cancel); a job already
+ * running finishes and its result is freed.  Fails with UV_EINVAL if loop or
+ * fn is NULL, UV_ENOMEM without memory. */
+UVA_EXTERN uva_future_t *uva_spawn_blocking(uv_loop_t *loop, uva_task_fn fn,
+                                            void *arg);
+
+/* ------------------------------------------------------------------------ */
+/* Channels: bounded, messages of a fixed size copied by value               */
+
+/* Makes a channel on loop for messages of elem_size bytes, holding up to
+ * capacity of them, and stores it in *out.  Returns 0; UV_EINVAL if loop or
+ * out is NULL or elem_size or capacity is 0; UV_ENOMEM without memory (*out
+ * is then NULL).  The channel is freed with uva_chan_free. */
+UVA_EXTERN int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
+                            uva_chan_t **out);
+
+/* Copies *msg and returns a future that settles with 0 once the message is in
+ * the channel, at once if there is room, else when a receiver makes room
+ * (backpressure; waiting senders go in the order they began to wait).
+ * Settles with UV_EPIPE if the channel is or gets closed before the message
+ * got in.  Fails with UV_EINVAL if ch or msg is NULL. */
+UVA_EXTERN uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg);
+
+/* Returns a future that settles with 0 once the oldest message has been
+ * copied to out (which must stay valid until then), or with UV_EOF once the
+ * channel is closed and every message sent before the close has been
+ * received.  Waiting receivers are served in the order they began to wait.
+ * A cancelled or freed receive never writes to out.  Fails with UV_EINVAL if
+ * ch or out is NULL. */
+UVA_EXTERN uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out);
+
+/* Sends *msg without waiting.  Returns 0; UV_EAGAIN if the channel is full;
+ * UV_EPIPE if it is closed; UV_EINVAL if ch or msg is NULL. */
+UVA_EXTERN int uva_chan_try_send(uva_chan_t *ch, const void *msg);
+
+/* Receives into out without waiting.  Returns 0; UV_EAGAIN if no message is
+ * there; UV_EOF if the channel is closed and drained; UV_EINVAL if ch or out
+ * is NULL. */
+UVA_EXTERN int uva_chan_try_recv(uva_chan_t *ch, void *out);
+
+/* Sends *msg from a thread other than the loop's: blocks that thread while
+ * the channel is full, and wakes the loop through uv_async_send, with
+ * wake-ups coalesced.  Messages from one thread arrive in the order sent;
+ * nothing is lost or duplicated.  Returns 0; UV_EPIPE if the channel is (or,
+ * while waiting, gets) closed; UV_EINVAL if ch or msg is NULL or when called
+ * on the loop's thread (it could never wake up there).  Every call must have
+ * returned before uva_chan_free. */
+UVA_EXTERN int uva_chan_send_blocking(uva_chan_t *ch, const void *msg);
+
+/* Closes the channel: later sends fail with UV_EPIPE, waiting senders get
+ * UV_EPIPE, receivers get every message sent before the close and then
+ * UV_EOF.  Returns 0; UV_EINVAL if ch is NULL; UV_EPIPE if already closed. */
+UVA_EXTERN int uva_chan_close(uva_chan_t *ch);
+
+/* Frees the channel and any messages still in it; its pending send and
+ * receive futures settle with UV_ECANCELED.  NULL is allowed. */
+UVA_EXTERN void uva_chan_free(uva_chan_t *ch);
+
+/* ------------------------------------------------------------------------ */
+/* Memory                                                                    */
+
+/* Replaces the allocator uva uses for its own memory (values it hands out
+ * included, such as uva_buf_t).  Call it before any other uva call, as with
+ * uv_replace_allocator.  Returns 0, or UV_EINVAL if any function is NULL. */
+UVA_EXTERN int uva_replace_allocator(void *(*malloc_fn)(size_t),
+                                     void *(*realloc_fn)(void *, size_t),
+                                     void *(*calloc_fn)(size_t, size_t),
+                                     void (*free_fn)(void *));
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UVA_H */

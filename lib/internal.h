@@ -1,0 +1,268 @@
+/* Private core types of uva: never installed. */
+#ifndef UVA_INTERNAL_H
+#define UVA_INTERNAL_H
+
+#include "uva.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define uva__container_of(ptr, type, member)                                   \
+  ((type *)((char *)(ptr)-offsetof(type, member)))
+
+#if defined(__GNUC__)
+#define uva__likely(x) __builtin_expect(!!(x), 1)
+#define uva__unlikely(x) __builtin_expect(!!(x), 0)
+#else
+#define uva__likely(x) (x)
+#define uva__unlikely(x) (x)
+#endif
+
+typedef struct uva__loop_s uva__loop_t;
+typedef struct uva__ops_s uva__ops_t;
+typedef struct uva__stack_s uva__stack_t;
+
+/* ---- allocator (loop.c) ------------------------------------------------- */
+
+void *uva__malloc(size_t n);
+void *uva__calloc(size_t n, size_t m);
+void *uva__realloc(void *p, size_t n);
+void uva__free(void *p);
+
+/* ---- futures (future.c) ------------------------------------------------- */
+
+enum { UVA__PENDING = 0, UVA__SETTLED = 1 };
+
+/* Who consumes a future. */
+enum {
+  UVA__C_NONE = 0, /* nobody yet: the user holds it */
+  UVA__C_TASK,     /* a task suspended in uva_await: waiter = task */
+  UVA__C_THEN,     /* uva_future_then: waiter = cb, data = user data */
+  UVA__C_COMB,     /* join/select/timeout: waiter = parent, data = index */
+  UVA__C_BLOCK,    /* uva_block_on polls the state */
+  UVA__C_DETACHED  /* freed or detached: destroyed when it settles */
+};
+
+/* flags */
+#define UVA__F_STATIC 0x0001u    /* a static failed future: never freed */
+#define UVA__F_QUEUED 0x0002u    /* on the loop's run queue */
+#define UVA__F_DEAD 0x0004u      /* destroyed while queued: free on dequeue */
+#define UVA__F_CANCEL 0x0008u    /* cancellation requested (tasks, polls) */
+#define UVA__F_USER 0x0010u      /* made by uva_future_new */
+#define UVA__F_HELD 0x0020u      /* libuv still holds the memory */
+#define UVA__F_RELEASED 0x0040u  /* consumed and destroyed while held */
+#define UVA__F_KIND0 0x0100u     /* first bit free for the kind's own use */
+
+struct uva_future_s {
+  uva__loop_t *L;          /* NULL only for static failed futures */
+  uva_future_t *next;      /* run queue or a wait list */
+  const uva__ops_t *ops;   /* the kind */
+  int32_t status;          /* 0 or negative error, once settled */
+  uint8_t state;           /* UVA__PENDING / UVA__SETTLED */
+  uint8_t consumer;        /* UVA__C_* */
+  uint16_t flags;          /* UVA__F_* */
+  uva_value_t value;       /* once settled with 0 */
+  uva_free_cb free_fn;     /* frees value.ptr if nobody takes it */
+  void *waiter;            /* see UVA__C_* */
+  void *waiter_data;
+};
+
+/* What a kind of future does.  Every hook may be NULL. */
+struct uva__ops_s {
+  const char *name;
+  /* f is pending and someone asked to cancel it: stop the work underneath and
+   * settle f (now, or when the work has stopped). */
+  void (*cancel)(uva_future_t *f);
+  /* f is on the run queue, still pending: do the kind's queued work (start or
+   * resume a task, poll). */
+  void (*run)(uva_future_t *f);
+  /* a child of this combinator (consumer UVA__C_COMB) settled */
+  void (*child)(uva_future_t *parent, uva_future_t *child, size_t index);
+  /* f is consumed and settled, its value already taken or freed: release the
+   * kind's resources and the memory (uva__future_free_mem when nothing is
+   * held).  NULL means uva__future_free_mem. */
+  void (*release)(uva_future_t *f);
+};
+
+/* Allocates size bytes (at least sizeof(uva_future_t)) from L's object
+ * cache and initialises a pending future of kind ops.  NULL without memory. */
+uva_future_t *uva__future_alloc(uva__loop_t *L, const uva__ops_t *ops,
+                                size_t size);
+/* Gives a future's memory back; size as allocated. */
+void uva__future_free_mem(uva_future_t *f, size_t size);
+/* A failed future for err: from L when possible, else a static one. */
+uva_future_t *uva__failed(uva__loop_t *L, int err);
+/* Settles a pending future and notifies its consumer. */
+void uva__settle(uva_future_t *f, int status, uva_value_t value,
+                 uva_free_cb free_fn);
+void uva__settle_err(uva_future_t *f, int status);
+/* Consumer side: take over f (set consumer to c).  Returns 0, or UV_EINVAL
+ * when f already has a consumer. */
+/* Destroys a settled, consumed f: frees any value nobody took, then releases
+ * it.  Safe while f is queued (deferred). */
+void uva__future_destroy(uva_future_t *f);
+/* Asks a pending f to cancel; no-op if settled. */
+void uva__future_cancel(uva_future_t *f);
+/* Makes parent (a combinator) the consumer of child at index. */
+void uva__future_adopt(uva_future_t *parent, uva_future_t *child,
+                       size_t index);
+/* Called by a kind whose memory libuv held, once libuv has let go: frees the
+ * memory if the future was released meanwhile.  Returns 1 if it freed it. */
+int uva__future_unhold(uva_future_t *f, size_t size);
+/* Release hook helper: frees now, or marks for uva__future_unhold. */
+void uva__future_release_held(uva_future_t *f, size_t size);
+
+extern const uva__ops_t uva__plain_ops;
+
+/* ---- per-loop state (loop.c) -------------------------------------------- */
+
+/* A node on the loop's cross-thread inbox (channels and wakers). */
+typedef struct uva__remote_s uva__remote_t;
+struct uva__remote_s {
+  uva__remote_t *next;
+  void (*cb)(uva__remote_t *r); /* runs on the loop thread */
+  int queued;                   /* guarded by L->remote_lock */
+};
+
+#if defined(UVA_CONTEXT_UCONTEXT)
+#include <ucontext.h>
+#endif
+
+typedef struct {
+  void *sp; /* saved stack pointer; first, the switch code relies on it */
+#if defined(UVA_CONTEXT_UCONTEXT)
+  ucontext_t uc;
+#endif
+  const void *asan_bottom;
+  size_t asan_size;
+} uva__ctx_t;
+
+#define UVA__CACHE_CLASSES 32 /* 16-byte size classes up to 512 bytes */
+#define UVA__CACHE_MAX 1024   /* objects kept per class */
+
+struct uva__loop_s {
+  uv_loop_t *loop;
+  uva__loop_t *reg_next; /* registry list */
+  uv_thread_t owner;     /* the thread that runs the loop */
+
+  /* run queue: futures, linked through next */
+  uva_future_t *rq_head;
+  uva_future_t *rq_tail;
+  int draining;
+  int in_cb;
+  int budget; /* queue items this drain may still run */
+  int from_main; /* ASan: the last switch left the loop's stack */
+
+  /* scheduling */
+  struct uva__task_s *current; /* running task or NULL */
+  uva__ctx_t main_ctx;         /* the loop's own stack while a task runs */
+  uva__stack_t *dead_stack;    /* a finished task's stack, to release */
+  uva__stack_t *stack_pool;    /* free default-size stacks */
+  size_t stack_pool_n;
+  size_t stacks_live;
+
+  /* handles: allocated per opening, so one may close while another opens */
+  struct uva__idle_s *idle;    /* open and started, or NULL */
+  struct uva__idle_s {
+    uv_idle_t handle;
+    uva__loop_t *L;
+    int busy;
+  } idle_slots[2];
+  struct uva__async_s *async;  /* open, or NULL */
+  size_t handles;              /* open or closing */
+  size_t remote_waits;         /* waits another thread may end */
+
+  /* cross-thread inbox */
+  uv_mutex_t remote_lock;
+  uva__remote_t *inbox;
+
+  /* lifetime */
+  size_t objects; /* futures and channels alive */
+
+  /* object cache */
+  void *cache[UVA__CACHE_CLASSES];
+  uint32_t cache_n[UVA__CACHE_CLASSES];
+};
+
+/* The state of loop, made on first use.  NULL without memory. */
+uva__loop_t *uva__loop_get(uv_loop_t *loop);
+/* The loop state whose scheduler runs on this thread now, or NULL. */
+uva__loop_t *uva__loop_running(void);
+/* Frees L if nothing uses it any more (called after objects drop). */
+void uva__loop_maybe_free(uva__loop_t *L);
+
+void *uva__obj_alloc(uva__loop_t *L, size_t size);
+void uva__obj_free(uva__loop_t *L, void *p, size_t size);
+
+/* Puts f on the run queue (no-op if already there) and makes sure the loop
+ * will drain it. */
+void uva__rq_push(uva__loop_t *L, uva_future_t *f);
+/* Wraps every uva callback from libuv: enter, then leave, which drains. */
+void uva__cb_enter(uva__loop_t *L);
+void uva__cb_leave(uva__loop_t *L);
+typedef struct uva__idle_s uva__idle_t;
+/* Runs one dequeued future's queued work (future.c). */
+void uva__future_run_queued(uva_future_t *f);
+/* Queue items one drain may run before it hands the thread back to libuv, so
+ * that busy tasks cannot starve the loop's I/O. */
+#define UVA__BUDGET 4096
+/* Runs the queue until empty (from a libuv callback). */
+void uva__drain(uva__loop_t *L);
+
+/* A wait another thread may end (a pending poll future, a receiver on a
+ * channel): keeps the async handle open and referenced.  Returns 0 or a
+ * libuv error from uv_async_init. */
+int uva__remote_wait_begin(uva__loop_t *L);
+void uva__remote_wait_end(uva__loop_t *L);
+/* From any thread: queues r on L's inbox and wakes the loop (coalesced).
+ * Only while a remote wait is open, or r's owner guarantees the handle. */
+void uva__remote_post(uva__loop_t *L, uva__remote_t *r);
+/* Removes r from the inbox if it is there (loop thread). */
+void uva__remote_cancel(uva__loop_t *L, uva__remote_t *r);
+int uva__on_loop_thread(uva__loop_t *L);
+
+/* ---- tasks (task.c) ----------------------------------------------------- */
+
+typedef struct uva__task_s {
+  uva_future_t base; /* the join future */
+  union {
+    uva_task_fn fn;     /* before the first run */
+    uva__stack_t *stack; /* once started */
+  } u;
+} uva__task_t;
+
+/* Puts a task suspended in uva_await back on the run queue. */
+void uva__task_wake(void *task);
+
+/* ---- stacks and context switch (stack.c, switch-*) ---------------------- */
+
+struct uva__stack_s {
+  uva__ctx_t ctx;
+  uva__stack_t *next; /* pool link */
+  void *map;          /* mmap base */
+  size_t map_size;
+  char *lo;           /* lowest usable byte (canary here) */
+  char *hi;           /* one past the highest usable byte */
+  unsigned vg_id;
+  int guarded;
+  /* the task fields moved here when it started */
+  uva__task_t *task;
+  void *arg;
+  uva_task_fn fn;
+  uva_future_t *awaiting; /* what the task is suspended on */
+};
+
+uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size);
+void uva__stack_put(uva__loop_t *L, uva__stack_t *s);
+void uva__stack_pool_free(uva__loop_t *L);
+/* Aborts with a clear message if the stack's canary was overwritten. */
+void uva__stack_check(const uva__stack_t *s);
+size_t uva__stack_default(void);
+
+/* Prepares ctx to run entry(s) on s's stack at the first switch. */
+void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s));
+/* Saves the current context in from and resumes to. */
+void uva__ctx_switch(uva__ctx_t *from, uva__ctx_t *to);
+
+#endif /* UVA_INTERNAL_H */

@@ -1,0 +1,384 @@
+/* Per-loop state: the registry that maps a uv_loop_t to it, the object cache,
+ * the run queue and its drain, and the two handles uva opens on a loop (an
+ * idle handle that runs queued work, an async handle for other threads).
+ * Handles are open only while uva work that needs them is pending, so that
+ * adding uva never changes when a program's uv_run returns. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- allocator ---------------------------------------------------------- */
+
+static void *(*uva__malloc_fn)(size_t) = malloc;
+static void *(*uva__realloc_fn)(void *, size_t) = realloc;
+static void *(*uva__calloc_fn)(size_t, size_t) = calloc;
+static void (*uva__free_fn)(void *) = free;
+
+void *uva__malloc(size_t n) { return uva__malloc_fn(n); }
+void *uva__calloc(size_t n, size_t m) { return uva__calloc_fn(n, m); }
+void *uva__realloc(void *p, size_t n) { return uva__realloc_fn(p, n); }
+void uva__free(void *p) { uva__free_fn(p); }
+
+int uva_replace_allocator(void *(*malloc_fn)(size_t),
+                          void *(*realloc_fn)(void *, size_t),
+                          void *(*calloc_fn)(size_t, size_t),
+                          void (*free_fn)(void *)) {
+  if (malloc_fn == NULL || realloc_fn == NULL || calloc_fn == NULL ||
+      free_fn == NULL)
+    return UV_EINVAL;
+  uva__malloc_fn = malloc_fn;
+  uva__realloc_fn = realloc_fn;
+  uva__calloc_fn = calloc_fn;
+  uva__free_fn = free_fn;
+  return 0;
+}
+
+/* ---- registry ----------------------------------------------------------- */
+
+/* The registry is only a map from uv_loop_t to its state: each loop's work
+ * stays in its own state.  Lookups hit a per-thread cache; the epoch changes
+ * whenever a state is freed, so a cached pointer is never used stale. */
+static uv_once_t reg_once = UV_ONCE_INIT;
+static uv_mutex_t reg_lock;
+static uva__loop_t *reg_head;
+static atomic_uint reg_epoch;
+
+static __thread uv_loop_t *tls_loop;
+static __thread uva__loop_t *tls_state;
+static __thread unsigned tls_epoch;
+static __thread uva__loop_t *tls_running;
+
+static void reg_init(void) {
+  if (uv_mutex_init(&reg_lock) != 0)
+    abort();
+}
+
+uva__loop_t *uva__loop_running(void) { return tls_running; }
+
+int uva__on_loop_thread(uva__loop_t *L) {
+  uv_thread_t self = uv_thread_self();
+  return uv_thread_equal(&self, &L->owner);
+}
+
+uva__loop_t *uva__loop_get(uv_loop_t *loop) {
+  uva__loop_t *L;
+  unsigned epoch = atomic_load_explicit(&reg_epoch, memory_order_acquire);
+
+  if (uva__likely(tls_loop == loop && tls_epoch == epoch && loop != NULL))
+    return tls_state;
+  if (loop == NULL)
+    return NULL;
+  uv_once(&reg_once, reg_init);
+  uv_mutex_lock(&reg_lock);
+  for (L = reg_head; L != NULL; L = L->reg_next)
+    if (L->loop == loop)
+      break;
+  if (L == NULL) {
+    L = uva__calloc(1, sizeof(*L));
+    if (L != NULL && uv_mutex_init(&L->remote_lock) != 0) {
+      uva__free(L);
+      L = NULL;
+    }
+    if (L != NULL) {
+      L->loop = loop;
+      L->owner = uv_thread_self();
+      L->reg_next = reg_head;
+      reg_head = L;
+    }
+  }
+  epoch = atomic_load_explicit(&reg_epoch, memory_order_acquire);
+  uv_mutex_unlock(&reg_lock);
+  if (L != NULL) {
+    tls_loop = loop;
+    tls_state = L;
+    tls_epoch = epoch;
+  }
+  return L;
+}
+
+static void loop_free(uva__loop_t *L) {
+  uva__loop_t **pp;
+  unsigned i;
+
+  uv_mutex_lock(&reg_lock);
+  for (pp = &reg_head; *pp != NULL; pp = &(*pp)->reg_next)
+    if (*pp == L) {
+      *pp = L->reg_next;
+      break;
+    }
+  atomic_fetch_add_explicit(&reg_epoch, 1, memory_order_acq_rel);
+  uv_mutex_unlock(&reg_lock);
+  if (tls_state == L)
+    tls_loop = NULL, tls_state = NULL;
+
+  uva__stack_pool_free(L);
+  for (i = 0; i < UVA__CACHE_CLASSES; i++) {
+    void *p = L->cache[i];
+    while (p != NULL) {
+      void *next = *(void **)p;
+      uva__free(p);
+      p = next;
+    }
+  }
+  uv_mutex_destroy(&L->remote_lock);
+  uva__free(L);
+}
+
+void uva__loop_maybe_free(uva__loop_t *L) {
+  if (L->objects == 0 && L->handles == 0 && L->rq_head == NULL &&
+      !L->draining && L->in_cb == 0 && L->stacks_live == 0)
+    loop_free(L);
+}
+
+/* ---- object cache ------------------------------------------------------- */
+
+/* Fixed-size objects (futures, tasks, requests) come back to a per-loop free
+ * list per 16-byte size class, so that steady-state work allocates
+ * nothing. */
+void *uva__obj_alloc(uva__loop_t *L, size_t size) {
+  size_t c = (size - 1) / 16;
+  void *p;
+
+  if (c < UVA__CACHE_CLASSES && (p = L->cache[c]) != NULL) {
+    L->cache[c] = *(void **)p;
+    L->cache_n[c]--;
+  } else {
+    p = uva__malloc(c < UVA__CACHE_CLASSES ? (c + 1) * 16 : size);
+    if (p == NULL)
+      return NULL;
+  }
+  L->objects++;
+  return p;
+}
+
+void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
+  size_t c = (size - 1) / 16;
+
+  if (c < UVA__CACHE_CLASSES && L->cache_n[c] < UVA__CACHE_MAX) {
+    *(void **)p = L->cache[c];
+    L->cache[c] = p;
+    L->cache_n[c]++;
+  } else {
+    uva__free(p);
+  }
+  L->objects--;
+  if (L->objects == 0)
+    uva__loop_maybe_free(L);
+}
+
+/* ---- idle handle: runs queued work when no uva callback is on the stack - */
+
+/* The idle handle is closed whenever the queue drains, so that a loop with no
+ * uva work has no uva handle at all.  A new one may be needed before the old
+ * one's close callback has run: two are embedded in the loop state, and more
+ * are allocated in the rare case both are closing. */
+static void idle_close_cb(uv_handle_t *h) {
+  uva__idle_t *i = uva__container_of(h, uva__idle_t, handle);
+  uva__loop_t *L = i->L;
+
+  if (i >= L->idle_slots && i < L->idle_slots + 2)
+    i->busy = 0;
+  else
+    uva__free(i);
+  L->handles--;
+  uva__loop_maybe_free(L);
+}
+
+static void idle_cb(uv_idle_t *h) {
+  uva__idle_t *i = uva__container_of(h, uva__idle_t, handle);
+  uva__loop_t *L = i->L;
+
+  uva__cb_enter(L);
+  uva__cb_leave(L);
+}
+
+static void idle_ensure(uva__loop_t *L) {
+  uva__idle_t *i;
+
+  if (L->idle != NULL || L->draining || L->in_cb)
+    return;
+  if (!L->idle_slots[0].busy)
+    i = &L->idle_slots[0];
+  else if (!L->idle_slots[1].busy)
+    i = &L->idle_slots[1];
+  else if ((i = uva__malloc(sizeof(*i))) == NULL) {
+    fprintf(stderr, "uva: out of memory for an idle handle\n");
+    abort();
+  }
+  i->L = L;
+  i->busy = 1;
+  uv_idle_init(L->loop, &i->handle);
+  uv_idle_start(&i->handle, idle_cb);
+  L->idle = i;
+  L->handles++;
+}
+
+static void idle_close(uva__loop_t *L) {
+  uva__idle_t *i = L->idle;
+
+  if (i == NULL)
+    return;
+  L->idle = NULL;
+  uv_close((uv_handle_t *)&i->handle, idle_close_cb);
+}
+
+/* ---- run queue ---------------------------------------------------------- */
+
+void uva__rq_push(uva__loop_t *L, uva_future_t *f) {
+  if (f->flags & UVA__F_QUEUED)
+    return;
+  f->flags |= UVA__F_QUEUED;
+  f->next = NULL;
+  if (L->rq_tail != NULL)
+    L->rq_tail->next = f;
+  else
+    L->rq_head = f;
+  L->rq_tail = f;
+  idle_ensure(L);
+}
+
+void uva__cb_enter(uva__loop_t *L) { L->in_cb++; }
+
+void uva__cb_leave(uva__loop_t *L) {
+  if (--L->in_cb == 0 && !L->draining)
+    uva__drain(L);
+}
+
+static void async_close(uva__loop_t *L);
+
+void uva__drain(uva__loop_t *L) {
+  uva__loop_t *prev = tls_running;
+  uva_future_t *f;
+
+  L->draining = 1;
+  L->budget = UVA__BUDGET;
+  L->owner = uv_thread_self();
+  tls_running = L;
+  while ((f = L->rq_head) != NULL && L->budget-- > 0) {
+    L->rq_head = f->next;
+    if (L->rq_head == NULL)
+      L->rq_tail = NULL;
+    f->next = NULL;
+    f->flags &= ~UVA__F_QUEUED;
+    uva__future_run_queued(f);
+  }
+  tls_running = prev;
+  L->draining = 0;
+  if (L->rq_head != NULL)
+    idle_ensure(L); /* out of budget: go on after libuv's next poll */
+  else
+    idle_close(L);
+  if (L->remote_waits == 0)
+    async_close(L);
+  uva__loop_maybe_free(L);
+}
+
+/* ---- async handle and the cross-thread inbox ---------------------------- */
+
+typedef struct uva__async_s {
+  uv_async_t handle;
+  uva__loop_t *L;
+} uva__async_t;
+
+static void async_close_cb(uv_handle_t *h) {
+  uva__async_t *a = uva__container_of(h, uva__async_t, handle);
+  uva__loop_t *L = a->L;
+
+  uva__free(a);
+  L->handles--;
+  uva__loop_maybe_free(L);
+}
+
+static void async_cb(uv_async_t *h) {
+  uva__async_t *a = uva__container_of(h, uva__async_t, handle);
+  uva__loop_t *L = a->L;
+  uva__remote_t *r, *next;
+
+  uva__cb_enter(L);
+  uv_mutex_lock(&L->remote_lock);
+  r = L->inbox;
+  L->inbox = NULL;
+  for (next = r; next != NULL; next = next->next)
+    next->queued = 0;
+  uv_mutex_unlock(&L->remote_lock);
+  /* The list is ours now; a node may be posted again while we walk it, so
+   * read next before the callback. */
+  for (; r != NULL; r = next) {
+    next = r->next;
+    r->cb(r);
+  }
+  uva__cb_leave(L);
+}
+
+static void async_close(uva__loop_t *L) {
+  uva__async_t *a = L->async;
+
+  if (a == NULL)
+    return;
+  uv_mutex_lock(&L->remote_lock);
+  L->async = NULL;
+  uv_mutex_unlock(&L->remote_lock);
+  uv_close((uv_handle_t *)&a->handle, async_close_cb);
+}
+
+int uva__remote_wait_begin(uva__loop_t *L) {
+  uva__async_t *a;
+  int err;
+
+  if (L->async == NULL) {
+    a = uva__malloc(sizeof(*a));
+    if (a == NULL)
+      return UV_ENOMEM;
+    a->L = L;
+    err = uv_async_init(L->loop, &a->handle, async_cb);
+    if (err != 0) {
+      uva__free(a);
+      return err;
+    }
+    uv_unref((uv_handle_t *)&a->handle);
+    L->handles++;
+    uv_mutex_lock(&L->remote_lock);
+    L->async = a;
+    uv_mutex_unlock(&L->remote_lock);
+  }
+  if (L->remote_waits++ == 0)
+    uv_ref((uv_handle_t *)&L->async->handle);
+  return 0;
+}
+
+void uva__remote_wait_end(uva__loop_t *L) {
+  if (--L->remote_waits == 0 && L->async != NULL) {
+    uv_unref((uv_handle_t *)&L->async->handle);
+    if (!L->draining && L->in_cb == 0)
+      async_close(L);
+  }
+}
+
+void uva__remote_post(uva__loop_t *L, uva__remote_t *r) {
+  uv_mutex_lock(&L->remote_lock);
+  if (!r->queued) {
+    r->queued = 1;
+    r->next = L->inbox;
+    L->inbox = r;
+  }
+  if (L->async != NULL)
+    uv_async_send(&L->async->handle);
+  uv_mutex_unlock(&L->remote_lock);
+}
+
+void uva__remote_cancel(uva__loop_t *L, uva__remote_t *r) {
+  uva__remote_t **pp;
+
+  uv_mutex_lock(&L->remote_lock);
+  if (r->queued) {
+    for (pp = &L->inbox; *pp != NULL; pp = &(*pp)->next)
+      if (*pp == r) {
+        *pp = r->next;
+        break;
+      }
+    r->queued = 0;
+  }
+  uv_mutex_unlock(&L->remote_lock);
+}

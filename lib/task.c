@@ -1,0 +1,336 @@
+/* Tasks: stackful coroutines scheduled from the loop's run queue.  A task is
+ * its own join future; its stack is taken from the pool only when it first
+ * runs, so a spawned task that has not started costs one small object. */
+#include "internal.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UVA__ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define UVA__ASAN 1
+#endif
+#ifdef UVA__ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#define F_STARTED (UVA__F_KIND0 << 0)
+#define F_CANCEL_SEEN (UVA__F_KIND0 << 1)
+
+static void task_cancel(uva_future_t *f);
+static void task_run(uva_future_t *f);
+static void task_release(uva_future_t *f);
+
+static const uva__ops_t task_ops = {"task", task_cancel, task_run, NULL,
+                                    task_release};
+
+/* ---- switching ---------------------------------------------------------- */
+
+static void switch_ctx(uva__loop_t *L, uva__ctx_t *from, uva__ctx_t *to,
+                       int dying) {
+#ifdef UVA__ASAN
+  void *fake = NULL;
+  const void *bottom;
+  size_t size;
+  __sanitizer_start_switch_fiber(dying ? NULL : &fake, to->asan_bottom,
+                                 to->asan_size);
+  uva__ctx_switch(from, to);
+  __sanitizer_finish_switch_fiber(fake, &bottom, &size);
+  /* Resumed in a task that the loop's stack switched to: learn the loop
+   * stack's bounds, for the switch back. */
+  if (from != &L->main_ctx && L->from_main) {
+    L->main_ctx.asan_bottom = bottom;
+    L->main_ctx.asan_size = size;
+    L->from_main = 0;
+  }
+#else
+  (void)L;
+  (void)dying;
+  uva__ctx_switch(from, to);
+#endif
+}
+
+static void enter_from_main(uva__loop_t *L, uva__task_t *t) {
+  L->current = t;
+#ifdef UVA__ASAN
+  L->from_main = 1;
+#endif
+  switch_ctx(L, &L->main_ctx, &t->u.stack->ctx, 0);
+  /* back on the loop's stack */
+  L->current = NULL;
+  if (L->dead_stack != NULL) {
+    uva__stack_put(L, L->dead_stack);
+    L->dead_stack = NULL;
+  }
+}
+
+static void task_entry(uva__stack_t *s) {
+  uva__task_t *t = s->task;
+  uva__loop_t *L = t->base.L;
+  uva_result_t r;
+  int status;
+
+#ifdef UVA__ASAN
+  {
+    const void *bottom;
+    size_t size;
+    __sanitizer_finish_switch_fiber(NULL, &bottom, &size);
+    if (L->from_main) {
+      L->main_ctx.asan_bottom = bottom;
+      L->main_ctx.asan_size = size;
+    }
+    L->from_main = 0;
+  }
+#endif
+  r.status = 0;
+  r.value.u64 = 0;
+  r.free_fn = NULL;
+  status = s->fn(s->arg, &r);
+  if (status > 0)
+    status = UV_EINVAL; /* a body returns 0 or a negative error */
+  if ((t->base.flags & UVA__F_CANCEL) || status != 0) {
+    if (r.free_fn != NULL)
+      r.free_fn(r.value.ptr);
+    if (t->base.flags & UVA__F_CANCEL)
+      status = UV_ECANCELED;
+    r.value.u64 = 0;
+    r.free_fn = NULL;
+  }
+  uva__stack_check(s);
+  L->dead_stack = s;
+  /* May free t (a detached task); s stays until the loop's stack runs. */
+  uva__settle(&t->base, status, r.value, r.free_fn);
+  switch_ctx(L, &s->ctx, &L->main_ctx, 1);
+  __builtin_unreachable();
+}
+
+/* Gives t a stack.  Returns 0, or an error with which t has been settled. */
+static int task_start(uva__loop_t *L, uva__task_t *t) {
+  uva_future_t *f = &t->base;
+  uva__stack_t *s;
+
+  if (f->flags & UVA__F_CANCEL) {
+    uva__settle_err(f, UV_ECANCELED);
+    return UV_ECANCELED;
+  }
+  s = uva__stack_get(L, (size_t)f->status * 1024);
+  if (s == NULL) {
+    uva__settle_err(f, UV_ENOMEM);
+    return UV_ENOMEM;
+  }
+  s->task = t;
+  s->fn = t->u.fn;
+  s->arg = f->value.ptr;
+  s->awaiting = NULL;
+  f->value.ptr = NULL;
+  f->status = 0;
+  f->flags |= F_STARTED;
+  t->u.stack = s;
+  uva__ctx_make(s, task_entry);
+  return 0;
+}
+
+/* Suspends the running task t until something puts it back on the run
+ * queue: switches straight to the next queued task when there is one, else
+ * back to the loop's stack. */
+static void suspend(uva__loop_t *L, uva__task_t *t) {
+  uva__stack_t *s = t->u.stack;
+  uva_future_t *next = L->rq_head;
+
+  uva__stack_check(s);
+  if (next == &t->base) {
+    /* t yielded and nothing else is ready */
+    L->rq_head = next->next;
+    if (L->rq_head == NULL)
+      L->rq_tail = NULL;
+    next->flags &= ~UVA__F_QUEUED;
+    return;
+  }
+  if (next != NULL && next->ops == &task_ops && L->budget > 0 &&
+      (next->flags & (F_STARTED | UVA__F_DEAD)) == F_STARTED &&
+      next->state == UVA__PENDING) {
+    uva__task_t *nt = (uva__task_t *)next;
+    L->budget--;
+    L->rq_head = next->next;
+    if (L->rq_head == NULL)
+      L->rq_tail = NULL;
+    next->flags &= ~UVA__F_QUEUED;
+    L->current = nt;
+    switch_ctx(L, &s->ctx, &nt->u.stack->ctx, 0);
+  } else {
+    switch_ctx(L, &s->ctx, &L->main_ctx, 0);
+  }
+}
+
+/* ---- the task kind ------------------------------------------------------ */
+
+static void task_run(uva_future_t *f) {
+  uva__task_t *t = (uva__task_t *)f;
+  uva__loop_t *L = f->L;
+
+  if (!(f->flags & F_STARTED) && task_start(L, t) != 0)
+    return;
+  enter_from_main(L, t);
+}
+
+static void task_cancel(uva_future_t *f) {
+  uva__task_t *t = (uva__task_t *)f;
+
+  if (f->flags & UVA__F_CANCEL)
+    return;
+  f->flags |= UVA__F_CANCEL;
+  /* Not started: it settles when the queue reaches it.  Started and
+   * suspended in uva_await: cancel what it waits for, so it wakes. */
+  if ((f->flags & F_STARTED) && t->u.stack->awaiting != NULL)
+    uva__future_cancel(t->u.stack->awaiting);
+}
+
+static void task_release(uva_future_t *f) {
+  uva__future_free_mem(f, sizeof(uva__task_t));
+}
+
+void uva__task_wake(void *task) {
+  uva__task_t *t = task;
+  uva__rq_push(t->base.L, &t->base);
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn, void *arg,
+                           const uva_spawn_opts_t *opts) {
+  uva__loop_t *L = uva__loop_get(loop);
+  size_t size = 0;
+  uva__task_t *t;
+
+  if (loop == NULL || fn == NULL)
+    return uva__failed(L, UV_EINVAL);
+  if (opts != NULL && opts->stack_size != 0) {
+    if (opts->stack_size < UVA_STACK_MIN ||
+        opts->stack_size > ((size_t)1 << 40))
+      return uva__failed(L, UV_EINVAL);
+    size = opts->stack_size;
+  }
+  if (L == NULL)
+    return uva__failed(NULL, UV_ENOMEM);
+  t = (uva__task_t *)uva__future_alloc(L, &task_ops, sizeof(*t));
+  if (t == NULL)
+    return uva__failed(L, UV_ENOMEM);
+  /* Until it starts, the join future's idle fields hold the start-up data. */
+  t->u.fn = fn;
+  t->base.value.ptr = arg;
+  t->base.status = (int32_t)((size + 1023) / 1024);
+  uva__rq_push(L, &t->base);
+  return &t->base;
+}
+
+uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg) {
+  return uva_spawn_ex(loop, fn, arg, NULL);
+}
+
+static uva__task_t *current_task(void) {
+  uva__loop_t *L = uva__loop_running();
+  return L != NULL ? L->current : NULL;
+}
+
+int uva_in_task(void) { return current_task() != NULL; }
+
+/* Returns 1, once, when t has been cancelled and has not been told yet. */
+static int take_cancel(uva__task_t *t) {
+  if ((t->base.flags & (UVA__F_CANCEL | F_CANCEL_SEEN)) == UVA__F_CANCEL) {
+    t->base.flags |= F_CANCEL_SEEN;
+    return 1;
+  }
+  return 0;
+}
+
+int uva_await(uva_future_t *f, uva_value_t *value) {
+  uva__task_t *t = current_task();
+  uva__loop_t *L;
+  int status;
+
+  if (f == NULL)
+    return UV_EINVAL;
+  if (f->flags & UVA__F_STATIC)
+    return t == NULL ? UV_EINVAL : f->status;
+  if (f->consumer != UVA__C_NONE)
+    return UV_EINVAL; /* already consumed: not ours to touch */
+  if (t == NULL || f->L != t->base.L) {
+    uva_future_free(f);
+    return UV_EINVAL;
+  }
+  L = f->L;
+  if (take_cancel(t)) {
+    uva_future_free(f);
+    return UV_ECANCELED;
+  }
+  if (f->state == UVA__PENDING) {
+    f->consumer = UVA__C_TASK;
+    f->waiter = t;
+    t->u.stack->awaiting = f;
+    suspend(L, t);
+    t->u.stack->awaiting = NULL;
+  }
+  f->consumer = UVA__C_DETACHED;
+  status = f->status;
+  if (take_cancel(t))
+    status = UV_ECANCELED; /* f's value, if any, is freed below */
+  else if (status == 0 && value != NULL) {
+    *value = f->value;
+    f->free_fn = NULL;
+  }
+  uva__future_destroy(f);
+  return status;
+}
+
+int uva_yield(void) {
+  uva__task_t *t = current_task();
+  uva__loop_t *L;
+
+  if (t == NULL)
+    return UV_EINVAL;
+  if (take_cancel(t))
+    return UV_ECANCELED;
+  L = t->base.L;
+  uva__rq_push(L, &t->base);
+  suspend(L, t);
+  return take_cancel(t) ? UV_ECANCELED : 0;
+}
+
+int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
+  uva__loop_t *L;
+  int status;
+
+  if (f == NULL)
+    return UV_EINVAL;
+  if (f->flags & UVA__F_STATIC)
+    return loop == NULL ? UV_EINVAL : f->status;
+  if (f->consumer != UVA__C_NONE)
+    return UV_EINVAL;
+  L = f->L;
+  if (loop == NULL || L->loop != loop) {
+    uva_future_free(f);
+    return UV_EINVAL;
+  }
+  if (uva__loop_running() != NULL || L->draining || L->in_cb) {
+    uva_future_free(f);
+    return UV_EBUSY;
+  }
+  f->consumer = UVA__C_BLOCK;
+  while (f->state == UVA__PENDING) {
+    int alive = uv_run(loop, UV_RUN_ONCE);
+    if (f->state == UVA__PENDING && !alive && L->rq_head == NULL) {
+      f->consumer = UVA__C_NONE;
+      uva_future_free(f);
+      return UV_EAGAIN;
+    }
+  }
+  f->consumer = UVA__C_DETACHED;
+  status = f->status;
+  if (status == 0 && value != NULL) {
+    *value = f->value;
+    f->free_fn = NULL;
+  }
+  uva__future_destroy(f);
+  return status;
+}

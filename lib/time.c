@@ -1,0 +1,140 @@
+/* Time: uva_sleep (one uv_timer_t per sleep) and uva_timeout (a timer raced
+ * against a child future). */
+#include "internal.h"
+
+/* ---- sleep -------------------------------------------------------------- */
+
+typedef struct {
+  uva_future_t base;
+  uv_timer_t timer;
+} uva__sleep_t;
+
+static void sleep_close_cb(uv_handle_t *h) {
+  uva__sleep_t *s = uva__container_of(h, uva__sleep_t, timer);
+  uva__future_unhold(&s->base, sizeof(*s));
+}
+
+static void sleep_timer_cb(uv_timer_t *h) {
+  uva__sleep_t *s = uva__container_of(h, uva__sleep_t, timer);
+  uva__loop_t *L = s->base.L;
+
+  uva__cb_enter(L);
+  uv_close((uv_handle_t *)&s->timer, sleep_close_cb);
+  uva__settle_err(&s->base, 0);
+  uva__cb_leave(L);
+}
+
+static void sleep_cancel(uva_future_t *f) {
+  uva__sleep_t *s = (uva__sleep_t *)f;
+  uv_close((uv_handle_t *)&s->timer, sleep_close_cb);
+  uva__settle_err(f, UV_ECANCELED);
+}
+
+static void sleep_release(uva_future_t *f) {
+  uva__future_release_held(f, sizeof(uva__sleep_t));
+}
+
+static const uva__ops_t sleep_ops = {"sleep", sleep_cancel, NULL, NULL,
+                                     sleep_release};
+
+uva_future_t *uva_sleep(uv_loop_t *loop, uint64_t ms) {
+  uva__loop_t *L = uva__loop_get(loop);
+  uva__sleep_t *s;
+
+  if (loop == NULL)
+    return uva__failed(NULL, UV_EINVAL);
+  if (L == NULL)
+    return uva__failed(NULL, UV_ENOMEM);
+  s = (uva__sleep_t *)uva__future_alloc(L, &sleep_ops, sizeof(*s));
+  if (s == NULL)
+    return uva__failed(L, UV_ENOMEM);
+  uv_timer_init(loop, &s->timer);
+  uv_timer_start(&s->timer, sleep_timer_cb, ms, 0);
+  s->base.flags |= UVA__F_HELD;
+  return &s->base;
+}
+
+/* ---- timeout ------------------------------------------------------------ */
+
+typedef struct {
+  uva_future_t base;
+  uv_timer_t timer;
+  uva_future_t *child;
+} uva__timeout_t;
+
+static void timeout_close_cb(uv_handle_t *h) {
+  uva__timeout_t *t = uva__container_of(h, uva__timeout_t, timer);
+  uva__future_unhold(&t->base, sizeof(*t));
+}
+
+/* Cancels and lets go of the child, stops the timer, settles. */
+static void timeout_finish(uva__timeout_t *t, int status) {
+  uva_future_t *child = t->child;
+
+  t->child = NULL;
+  uv_close((uv_handle_t *)&t->timer, timeout_close_cb);
+  if (child != NULL) {
+    child->consumer = UVA__C_DETACHED;
+    uva__future_cancel(child); /* destroyed when it settles */
+  }
+  uva__settle_err(&t->base, status);
+}
+
+static void timeout_timer_cb(uv_timer_t *h) {
+  uva__timeout_t *t = uva__container_of(h, uva__timeout_t, timer);
+  uva__loop_t *L = t->base.L;
+
+  uva__cb_enter(L);
+  timeout_finish(t, UV_ETIMEDOUT);
+  uva__cb_leave(L);
+}
+
+static void timeout_child(uva_future_t *parent, uva_future_t *child,
+                          size_t index) {
+  uva__timeout_t *t = (uva__timeout_t *)parent;
+  uva_value_t v = child->value;
+  uva_free_cb fn = child->free_fn;
+  int status = child->status;
+
+  (void)index;
+  t->child = NULL;
+  uv_close((uv_handle_t *)&t->timer, timeout_close_cb);
+  child->free_fn = NULL; /* the value moves to the parent */
+  child->consumer = UVA__C_DETACHED;
+  uva__future_destroy(child);
+  uva__settle(parent, status, v, fn);
+}
+
+static void timeout_cancel(uva_future_t *f) {
+  timeout_finish((uva__timeout_t *)f, UV_ECANCELED);
+}
+
+static void timeout_release(uva_future_t *f) {
+  uva__future_release_held(f, sizeof(uva__timeout_t));
+}
+
+static const uva__ops_t timeout_ops = {"timeout", timeout_cancel, NULL,
+                                       timeout_child, timeout_release};
+
+uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms) {
+  uva__timeout_t *t;
+
+  if (f == NULL)
+    return uva__failed(NULL, UV_EINVAL);
+  if ((f->flags & UVA__F_STATIC) || f->consumer != UVA__C_NONE)
+    return f->consumer != UVA__C_NONE ? uva__failed(f->L, UV_EINVAL) : f;
+  if (f->state == UVA__SETTLED)
+    return f; /* its result is already the answer */
+  t = (uva__timeout_t *)uva__future_alloc(f->L, &timeout_ops, sizeof(*t));
+  if (t == NULL) {
+    uva__loop_t *L = f->L;
+    uva_future_free(f);
+    return uva__failed(L, UV_ENOMEM);
+  }
+  t->child = f;
+  uva__future_adopt(&t->base, f, 0);
+  uv_timer_init(f->L->loop, &t->timer);
+  uv_timer_start(&t->timer, timeout_timer_cb, ms, 0);
+  t->base.flags |= UVA__F_HELD;
+  return &t->base;
+}

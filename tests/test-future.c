@@ -1,0 +1,249 @@
+/* The future core: settle once, one consumer, then, cancel, free, values. */
+#include "test-util.h"
+
+static int frees;
+static void count_free(void *p) {
+  frees++;
+  free(p);
+}
+
+typedef struct {
+  int calls;
+  int status;
+  uva_value_t value;
+  int in_call; /* set while the registering call runs */
+} then_rec;
+
+static void record(int status, uva_value_t value, void *data) {
+  then_rec *r = data;
+  ck_assert_int_eq(r->in_call, 0);
+  r->calls++;
+  r->status = status;
+  r->value = value;
+}
+
+START_TEST(version) {
+  ck_assert_uint_eq(uva_version(), UVA_VERSION_HEX);
+  ck_assert_str_eq(uva_version_string(), "0.1.0");
+}
+END_TEST
+
+START_TEST(ready_then) {
+  LOOP_INIT(loop);
+  then_rec r = {0};
+  r.in_call = 1;
+  ck_assert_int_eq(uva_future_then(uva_ready_u64(loop, 42), record, &r), 0);
+  r.in_call = 0;
+  ck_assert_int_eq(r.calls, 0); /* never inside the registering call */
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_int_eq(r.status, 0);
+  ck_assert_uint_eq(r.value.u64, 42);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(resolve_from_callback) {
+  LOOP_INIT(loop);
+  then_rec r = {0};
+  uva_future_t *f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_status(f), UVA_PENDING);
+  ck_assert_int_eq(uva_future_then(f, record, &r), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0); /* nothing keeps it */
+  ck_assert_int_eq(r.calls, 0);
+  r.in_call = 1;
+  ck_assert_int_eq(uva_future_resolve(f, test_strdup("hi"), free), 0);
+  r.in_call = 0;
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_str_eq(r.value.ptr, "hi");
+  free(r.value.ptr);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(double_completion) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 1), 0);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 2), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(f, UV_EIO), UV_EINVAL);
+  ck_assert_int_eq(uva_future_status(f), 0);
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, f, &v), 0);
+  ck_assert_uint_eq(v.u64, 1);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(reject) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_reject(f, 5), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(f, 0), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(f, UV_EIO), 0);
+  ck_assert_int_eq(uva_future_status(f), UV_EIO);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_EIO);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(bad_arguments) {
+  LOOP_INIT(loop);
+  ck_assert_int_eq(uva_future_status(uva_future_new(NULL)), UV_EINVAL);
+  ck_assert_int_eq(uva_future_resolve(NULL, NULL, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_future_resolve_u64(NULL, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(NULL, UV_EIO), UV_EINVAL);
+  ck_assert_int_eq(uva_future_then(NULL, record, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_future_cancel(NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_future_status(NULL), UV_EINVAL);
+  uva_future_free(NULL);
+  uva_future_detach(NULL);
+  uva_result_free(NULL);
+  /* then without a callback frees the future */
+  frees = 0;
+  ck_assert_int_eq(
+      uva_future_then(uva_ready(loop, malloc(4), count_free), NULL, NULL),
+      UV_EINVAL);
+  ck_assert_int_eq(frees, 1);
+  /* a ready future with no loop frees its value and fails */
+  frees = 0;
+  uva_future_t *f = uva_ready(NULL, malloc(4), count_free);
+  ck_assert_int_eq(frees, 1);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  then_rec r = {0};
+  ck_assert_int_eq(uva_future_then(f, record, &r), UV_EINVAL);
+  /* resolve works only on futures made by uva_future_new */
+  f = uva_ready_u64(loop, 1);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 2), UV_EINVAL);
+  uva_future_free(f);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(failed_futures) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_failed(loop, UV_ENOENT);
+  ck_assert_int_eq(uva_future_status(f), UV_ENOENT);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ENOENT);
+  f = uva_failed(loop, 3);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  uva_future_free(f);
+  f = uva_failed(NULL, UV_EIO);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  uva_future_free(f);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(free_unconsumed_value) {
+  LOOP_INIT(loop);
+  frees = 0;
+  uva_future_free(uva_ready(loop, malloc(8), count_free));
+  ck_assert_int_eq(frees, 1);
+  uva_future_t *f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_resolve(f, malloc(8), count_free), 0);
+  uva_future_free(f);
+  ck_assert_int_eq(frees, 2);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(cancel_user_future) {
+  LOOP_INIT(loop);
+  then_rec r = {0};
+  uva_future_t *f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_cancel(f), 0);
+  ck_assert_int_eq(uva_future_status(f), UV_ECANCELED);
+  ck_assert_int_eq(uva_future_cancel(f), UV_EBUSY); /* cancel after settle */
+  ck_assert_int_eq(uva_future_then(f, record, &r), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_int_eq(r.status, UV_ECANCELED);
+  /* the producer finds out, and its value is freed */
+  frees = 0;
+  ck_assert_int_eq(uva_future_resolve(f, malloc(1), count_free), UV_ECANCELED);
+  ck_assert_int_eq(frees, 1);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(free_pending_user_future) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_future_new(loop);
+  uva_future_free(f); /* cancelled; memory kept for the producer */
+  ck_assert_int_eq(uva_future_reject(f, UV_EIO), UV_ECANCELED);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(detach) {
+  LOOP_INIT(loop);
+  frees = 0;
+  uva_future_t *f = uva_future_new(loop);
+  uva_future_detach(f);
+  ck_assert_int_eq(uva_future_resolve(f, malloc(3), count_free), 0);
+  ck_assert_int_eq(frees, 1); /* nobody took it */
+  uva_future_detach(uva_ready(loop, malloc(3), count_free));
+  ck_assert_int_eq(frees, 2);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(result_free) {
+  uva_result_t r;
+  frees = 0;
+  r.status = 0;
+  r.value.ptr = malloc(5);
+  r.free_fn = count_free;
+  uva_result_free(&r);
+  ck_assert_int_eq(frees, 1);
+  ck_assert_ptr_null(r.free_fn);
+  uva_result_free(&r);
+  ck_assert_int_eq(frees, 1);
+}
+END_TEST
+
+static int order[4];
+static int order_n;
+static void note(int status, uva_value_t value, void *data) {
+  (void)status;
+  (void)data;
+  order[order_n++] = (int)value.u64;
+}
+
+START_TEST(then_order) {
+  LOOP_INIT(loop);
+  int i;
+  order_n = 0;
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(uva_future_then(uva_ready_u64(loop, (uint64_t)i), note, NULL), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(order_n, 4);
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(order[i], i);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("future");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, version);
+  tcase_add_test(tc, ready_then);
+  tcase_add_test(tc, resolve_from_callback);
+  tcase_add_test(tc, double_completion);
+  tcase_add_test(tc, reject);
+  tcase_add_test(tc, bad_arguments);
+  tcase_add_test(tc, failed_futures);
+  tcase_add_test(tc, free_unconsumed_value);
+  tcase_add_test(tc, cancel_user_future);
+  tcase_add_test(tc, free_pending_user_future);
+  tcase_add_test(tc, detach);
+  tcase_add_test(tc, result_free);
+  tcase_add_test(tc, then_order);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return test_run_suite(suite()); }

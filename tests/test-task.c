@@ -1,0 +1,318 @@
+/* Tasks: spawn, await, yield, block_on, cancellation, stacks. */
+#include "test-util.h"
+
+static uv_loop_t *tloop;
+
+static int ret_arg(void *arg, uva_result_t *r) {
+  r->value.u64 = (uint64_t)(uintptr_t)arg;
+  return 0;
+}
+
+START_TEST(spawn_block_on) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, ret_arg, (void *)7), &v), 0);
+  ck_assert_uint_eq(v.u64, 7);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int fail_task(void *arg, uva_result_t *r) {
+  (void)arg;
+  r->value.ptr = malloc(10); /* freed by uva: the task failed */
+  r->free_fn = free;
+  return UV_EPERM;
+}
+
+START_TEST(task_error) {
+  LOOP_INIT(loop);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, fail_task, NULL), NULL), UV_EPERM);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int str_task(void *arg, uva_result_t *r) {
+  (void)arg;
+  r->value.ptr = test_strdup("Task 1 completed");
+  r->free_fn = free;
+  return 0;
+}
+
+START_TEST(result_freed_when_dropped) {
+  LOOP_INIT(loop);
+  /* Result nobody takes: freed with its free_fn (valgrind checks). */
+  uva_future_detach(uva_spawn(loop, str_task, NULL));
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int awaiter(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  uva_value_t v;
+  uint64_t sum = 0;
+  int i;
+  uva_future_t *h[10];
+  for (i = 0; i < 10; i++)
+    h[i] = uva_spawn(loop, ret_arg, (void *)(uintptr_t)i);
+  for (i = 0; i < 10; i++) {
+    ck_assert_int_eq(uva_await(h[i], &v), 0);
+    sum += v.u64;
+  }
+  /* settled futures do not switch */
+  ck_assert_int_eq(uva_await(uva_ready_u64(loop, 100), &v), 0);
+  sum += v.u64;
+  r->value.u64 = sum;
+  return 0;
+}
+
+START_TEST(await_children) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, awaiter, loop), &v), 0);
+  ck_assert_uint_eq(v.u64, 145);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(await_outside_task) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  ck_assert_int_eq(uva_await(uva_ready_u64(loop, 1), &v), UV_EINVAL);
+  ck_assert_int_eq(uva_await(NULL, &v), UV_EINVAL);
+  ck_assert_int_eq(uva_yield(), UV_EINVAL);
+  ck_assert_int_eq(uva_in_task(), 0);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int trace[64];
+static int trace_n;
+
+static int yielder(void *arg, uva_result_t *r) {
+  int id = (int)(uintptr_t)arg, i;
+  (void)r;
+  ck_assert_int_eq(uva_in_task(), 1);
+  for (i = 0; i < 3; i++) {
+    trace[trace_n++] = id;
+    ck_assert_int_eq(uva_yield(), 0);
+  }
+  return 0;
+}
+
+START_TEST(yield_interleaves) {
+  LOOP_INIT(loop);
+  trace_n = 0;
+  uva_future_detach(uva_spawn(loop, yielder, (void *)1));
+  uva_future_detach(uva_spawn(loop, yielder, (void *)2));
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  int want[] = {1, 2, 1, 2, 1, 2};
+  ck_assert_int_eq(trace_n, 6);
+  for (int i = 0; i < 6; i++)
+    ck_assert_int_eq(trace[i], want[i]);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static uva_future_t *never;
+static int sleeper_forever(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  int *cleanup = NULL;
+  (void)r;
+  /* first await is cancelled */
+  never = uva_future_new(loop);
+  int st = uva_await(never, NULL);
+  ck_assert_int_eq(st, UV_ECANCELED);
+  /* a later await works: the task may clean up asynchronously */
+  st = uva_await(uva_sleep(loop, 1), NULL);
+  ck_assert_int_eq(st, 0);
+  free(cleanup);
+  return 0;
+}
+
+START_TEST(cancel_suspended_task) {
+  LOOP_INIT(loop);
+  tloop = loop;
+  uva_future_t *h = uva_spawn(loop, sleeper_forever, loop);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 0); /* runs until the await */
+  ck_assert_int_eq(uva_future_status(h), UVA_PENDING);
+  ck_assert_int_eq(uva_future_cancel(h), 0);
+  ck_assert_int_eq(uva_future_status(h), UVA_PENDING); /* settles on return */
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), UV_ECANCELED);
+  /* its producer still settles it, and learns it was cancelled */
+  ck_assert_int_eq(uva_future_resolve_u64(never, 1), UV_ECANCELED);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+static int never_runs(void *arg, uva_result_t *r) {
+  (void)arg;
+  (void)r;
+  ck_abort_msg("cancelled before it started");
+  return 0;
+}
+
+START_TEST(cancel_before_start) {
+  LOOP_INIT(loop);
+  uva_future_t *h = uva_spawn(loop, never_runs, NULL);
+  ck_assert_int_eq(uva_future_cancel(h), 0);
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), UV_ECANCELED);
+  /* freeing an unstarted task cancels it too */
+  uva_future_free(uva_spawn(loop, never_runs, NULL));
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+static int self_cancel(void *arg, uva_result_t *r) {
+  uva_future_t **self = arg;
+  (void)r;
+  ck_assert_int_eq(uva_future_cancel(*self), 0);
+  ck_assert_int_eq(uva_yield(), UV_ECANCELED); /* next await-point */
+  ck_assert_int_eq(uva_yield(), 0);           /* once */
+  return 0;
+}
+
+START_TEST(cancel_running_task) {
+  LOOP_INIT(loop);
+  uva_future_t *h = uva_spawn(loop, self_cancel, &h);
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), UV_ECANCELED);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(spawn_bad_input) {
+  LOOP_INIT(loop);
+  uva_spawn_opts_t o = {1024};
+  ck_assert_int_eq(uva_future_status(uva_spawn(NULL, ret_arg, NULL)), UV_EINVAL);
+  uva_future_t *f = uva_spawn(loop, NULL, NULL);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  uva_future_free(f);
+  f = uva_spawn_ex(loop, ret_arg, NULL, &o);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  uva_future_free(f);
+  ck_assert_int_eq(uva_block_on(NULL, uva_ready_u64(loop, 1), NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_block_on(loop, NULL, NULL), UV_EINVAL);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int deep(int n) {
+  volatile char buf[512];
+  buf[0] = (char)n;
+  return n == 0 ? buf[0] : deep(n - 1) + buf[0];
+}
+
+static int big_stack_task(void *arg, uva_result_t *r) {
+  (void)arg;
+  r->value.i64 = deep(1500); /* ~750 KiB of stack */
+  return 0;
+}
+
+START_TEST(custom_stack_size) {
+  LOOP_INIT(loop);
+  uva_spawn_opts_t o = {4 * 1024 * 1024};
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn_ex(loop, big_stack_task, NULL, &o), &v), 0);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int block_on_inside(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  (void)r;
+  return uva_block_on(loop, uva_ready_u64(loop, 1), NULL);
+}
+
+START_TEST(block_on_in_task) {
+  LOOP_INIT(loop);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, block_on_inside, loop), NULL), UV_EBUSY);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(block_on_deadlock) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_future_new(loop);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_EAGAIN);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 1), UV_ECANCELED);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int started;
+static int waits_on_sleep(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  (void)r;
+  started++;
+  return uva_await(uva_sleep(loop, 600000), NULL);
+}
+
+START_TEST(many_suspended_tasks) {
+  LOOP_INIT(loop);
+  /* valgrind cannot track 100,000 stack mappings */
+  int MANY = getenv("UVA_TEST_SMALL") != NULL ? 2000 : 100000;
+  uva_future_t **h = malloc(sizeof(*h) * MANY);
+  int i;
+  for (i = 0; i < MANY; i++)
+    h[i] = uva_spawn(loop, waits_on_sleep, loop);
+  started = 0;
+  while (started < MANY)
+    ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
+  /* every task is suspended on its sleep now; cancel them all */
+  for (i = 0; i < MANY; i++)
+    ck_assert_int_eq(uva_future_status(h[i]), UVA_PENDING);
+  for (i = 0; i < MANY; i++)
+    uva_future_free(h[i]);
+  free(h);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+static uint64_t pp_count;
+static int pinger(void *arg, uva_result_t *r) {
+  uva_future_t **slot = arg;
+  (void)r;
+  /* two tasks hand a user future back and forth through globals */
+  for (int i = 0; i < 1000; i++) {
+    pp_count++;
+    ck_assert_int_eq(uva_yield(), 0);
+  }
+  (void)slot;
+  return 0;
+}
+
+START_TEST(switch_many_times) {
+  LOOP_INIT(loop);
+  pp_count = 0;
+  uva_future_t *fs[2] = {uva_spawn(loop, pinger, NULL), uva_spawn(loop, pinger, NULL)};
+  ck_assert_int_eq(uva_block_on(loop, fs[0], NULL), 0);
+  ck_assert_int_eq(uva_block_on(loop, fs[1], NULL), 0);
+  ck_assert_uint_eq(pp_count, 2000);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("task");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, spawn_block_on);
+  tcase_add_test(tc, task_error);
+  tcase_add_test(tc, result_freed_when_dropped);
+  tcase_add_test(tc, await_children);
+  tcase_add_test(tc, await_outside_task);
+  tcase_add_test(tc, yield_interleaves);
+  tcase_add_test(tc, cancel_suspended_task);
+  tcase_add_test(tc, cancel_before_start);
+  tcase_add_test(tc, cancel_running_task);
+  tcase_add_test(tc, spawn_bad_input);
+  tcase_add_test(tc, custom_stack_size);
+  tcase_add_test(tc, block_on_in_task);
+  tcase_add_test(tc, block_on_deadlock);
+  tcase_add_test(tc, many_suspended_tasks);
+  tcase_add_test(tc, switch_many_times);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return test_run_suite(suite()); }
