@@ -1,0 +1,401 @@
+/* Channels: bounded FIFO, backpressure, close, try_*, many senders and
+ * receivers, senders on other threads. */
+#include "test-util.h"
+
+typedef struct {
+  uv_loop_t *loop;
+  uva_chan_t *ch;
+  int id;
+  int n;
+  uint64_t sum;
+} ctx_t;
+
+START_TEST(bad_input) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch = (uva_chan_t *)1;
+  int x = 0;
+  ck_assert_int_eq(uva_chan_new(NULL, 4, 4, &ch), UV_EINVAL);
+  ck_assert_ptr_null(ch);
+  ck_assert_int_eq(uva_chan_new(loop, 0, 4, &ch), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_new(loop, 4, 0, &ch), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_new(loop, 4, 4, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_new(loop, (size_t)1 << 40, (size_t)1 << 40, &ch), UV_EINVAL);
+  ck_assert_int_eq(uva_future_status(uva_chan_send(NULL, &x)), UV_EINVAL);
+  ck_assert_int_eq(uva_future_status(uva_chan_recv(NULL, &x)), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_try_send(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_try_recv(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_send_blocking(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_close(NULL), UV_EINVAL);
+  uva_chan_free(NULL);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 2, &ch), 0);
+  uva_future_t *f = uva_chan_send(ch, NULL);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  uva_future_free(f);
+  f = uva_chan_recv(ch, NULL);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  uva_future_free(f);
+  ck_assert_int_eq(uva_chan_try_send(ch, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_try_recv(ch, NULL), UV_EINVAL);
+  /* blocking send on the loop's own thread would never wake up */
+  ck_assert_int_eq(uva_chan_send_blocking(ch, &x), UV_EINVAL);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(try_ops_and_close) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  int v;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 2, &ch), 0);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), UV_EAGAIN);
+  v = 1;
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), 0);
+  v = 2;
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), 0);
+  v = 3;
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), UV_EAGAIN);
+  ck_assert_int_eq(uva_chan_close(ch), 0);
+  ck_assert_int_eq(uva_chan_close(ch), UV_EPIPE);
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), UV_EPIPE);
+  uva_future_t *f = uva_chan_send(ch, &v);
+  ck_assert_int_eq(uva_future_status(f), UV_EPIPE);
+  uva_future_free(f);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), 0);
+  ck_assert_int_eq(v, 1);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), 0);
+  ck_assert_int_eq(v, 2);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), UV_EOF);
+  f = uva_chan_recv(ch, &v);
+  ck_assert_int_eq(uva_future_status(f), UV_EOF);
+  uva_future_free(f);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int producer(void *arg, uva_result_t *r) {
+  ctx_t *c = arg;
+  (void)r;
+  for (int i = 0; i < c->n; i++) {
+    int64_t v = (int64_t)c->id * 1000000 + i;
+    ck_assert_int_eq(uva_await(uva_chan_send(c->ch, &v), NULL), 0);
+  }
+  return 0;
+}
+
+static int consumer(void *arg, uva_result_t *r) {
+  ctx_t *c = arg;
+  int64_t v, last_seen[4] = {-1, -1, -1, -1};
+  int st;
+  (void)r;
+  while ((st = uva_await(uva_chan_recv(c->ch, &v), NULL)) == 0) {
+    int id = (int)(v / 1000000);
+    /* each receiver sees each sender's messages in the order sent */
+    ck_assert_int_gt(v, last_seen[id]);
+    last_seen[id] = v;
+    c->sum += (uint64_t)v;
+    c->n++;
+  }
+  ck_assert_int_eq(st, UV_EOF);
+  return 0;
+}
+
+static int closer(void *arg, uva_result_t *r) {
+  ctx_t *c = arg;
+  uva_future_t **hs = (uva_future_t **)(uintptr_t)c->sum;
+  (void)r;
+  for (int i = 0; i < c->n; i++)
+    ck_assert_int_eq(uva_await(hs[i], NULL), 0);
+  return uva_chan_close(c->ch);
+}
+
+START_TEST(many_to_many_backpressure) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  ctx_t prod[4], cons[3], cl;
+  uva_future_t *ph[4], *ch_[4];
+  uint64_t want = 0, got = 0;
+  int i, total = 0;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int64_t), 3, &ch), 0);
+  for (i = 0; i < 4; i++) {
+    prod[i] = (ctx_t){loop, ch, i, 500, 0};
+    for (int k = 0; k < 500; k++)
+      want += (uint64_t)i * 1000000 + (uint64_t)k;
+    ph[i] = uva_spawn(loop, producer, &prod[i]);
+  }
+  for (i = 0; i < 3; i++) {
+    cons[i] = (ctx_t){loop, ch, 0, 0, 0};
+    ch_[i] = uva_spawn(loop, consumer, &cons[i]);
+  }
+  cl = (ctx_t){loop, ch, 0, 4, (uint64_t)(uintptr_t)ph};
+  ch_[3] = uva_spawn(loop, closer, &cl);
+  uva_result_t res[4];
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, ch_, 4, res), NULL), 0);
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(res[i].status, 0);
+  for (i = 0; i < 3; i++) {
+    got += cons[i].sum;
+    total += cons[i].n;
+    ck_assert_int_gt(cons[i].n, 0); /* every receiver took part */
+  }
+  ck_assert_int_eq(total, 2000);
+  ck_assert_uint_eq(got, want);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int order_log[16];
+static int order_n;
+static int ordered_recv(void *arg, uva_result_t *r) {
+  ctx_t *c = arg;
+  int v;
+  (void)r;
+  ck_assert_int_eq(uva_await(uva_chan_recv(c->ch, &v), NULL), 0);
+  order_log[order_n++] = c->id * 100 + v;
+  return 0;
+}
+
+START_TEST(waiters_fifo) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  ctx_t c[3];
+  uva_future_t *h[3];
+  int i, v;
+  order_n = 0;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  for (i = 0; i < 3; i++) {
+    c[i] = (ctx_t){loop, ch, i, 0, 0};
+    h[i] = uva_spawn(loop, ordered_recv, &c[i]);
+  }
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1); /* all three waiting */
+  /* the receivers keep the loop alive while they wait */
+  for (i = 0; i < 3; i++) {
+    v = i + 1;
+    ck_assert_int_eq(uva_chan_try_send(ch, &v), 0);
+  }
+  uva_result_t res[3];
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, h, 3, res), NULL), 0);
+  ck_assert_int_eq(order_n, 3);
+  ck_assert_int_eq(order_log[0], 1);
+  ck_assert_int_eq(order_log[1], 102);
+  ck_assert_int_eq(order_log[2], 203);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(waiting_senders) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  int v, i;
+  uva_future_t *s[3];
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  for (i = 0; i < 3; i++) {
+    v = 10 + i;
+    s[i] = uva_chan_send(ch, &v); /* msg copied: v may change */
+  }
+  ck_assert_int_eq(uva_future_status(s[0]), 0);
+  ck_assert_int_eq(uva_future_status(s[1]), UVA_PENDING);
+  ck_assert_int_eq(uva_future_status(s[2]), UVA_PENDING);
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), UV_EAGAIN);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), 0);
+  ck_assert_int_eq(v, 10);
+  ck_assert_int_eq(uva_future_status(s[1]), 0); /* moved in */
+  ck_assert_int_eq(uva_future_cancel(s[2]), 0);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), 0);
+  ck_assert_int_eq(v, 11);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), UV_EAGAIN); /* 12 was cancelled */
+  v = 5;
+  uva_future_t *w = uva_chan_send(ch, &v);
+  uva_future_t *x = uva_chan_send(ch, &v);
+  ck_assert_int_eq(uva_chan_close(ch), 0);
+  ck_assert_int_eq(uva_future_status(x), UV_EPIPE); /* never got in */
+  for (i = 0; i < 3; i++)
+    uva_future_free(s[i]);
+  uva_future_free(w);
+  uva_future_free(x);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(free_with_waiters) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  int v = 1, out;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  uva_future_t *r = uva_chan_recv(ch, &out);
+  ck_assert_int_eq(uva_future_status(r), UVA_PENDING);
+  uva_chan_free(ch);
+  ck_assert_int_eq(uva_future_status(r), UV_ECANCELED);
+  uva_future_free(r);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  uva_future_t *a = uva_chan_send(ch, &v), *b = uva_chan_send(ch, &v);
+  uva_chan_free(ch);
+  ck_assert_int_eq(uva_future_status(a), 0);
+  ck_assert_int_eq(uva_future_status(b), UV_ECANCELED);
+  uva_future_free(a);
+  uva_future_free(b);
+  /* A receiver waited outside uv_run: libuv finishes closing uva's async
+   * handle in the next run. */
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(cancelled_recv_never_writes) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  int out = -1, v = 7;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 4, &ch), 0);
+  uva_future_t *r = uva_chan_recv(ch, &out);
+  uva_future_free(r);
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), 0);
+  ck_assert_int_eq(out, -1);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &out), 0);
+  ck_assert_int_eq(out, 7);
+  uva_chan_free(ch);
+  LOOP_CLOSE(loop); /* as above */
+}
+END_TEST
+
+/* ---- other threads ------------------------------------------------------ */
+
+typedef struct {
+  uva_chan_t *ch;
+  int id;
+  int n;
+  int result;
+} tctx_t;
+
+static void thread_sender(void *arg) {
+  tctx_t *t = arg;
+  for (int i = 0; i < t->n; i++) {
+    uint64_t v = ((uint64_t)t->id << 32) | (uint64_t)i;
+    int st = uva_chan_send_blocking(t->ch, &v);
+    if (st != 0) {
+      t->result = st;
+      return;
+    }
+  }
+  /* a last message says this sender is done */
+  uint64_t end = ((uint64_t)t->id << 32) | 0xffffffffu;
+  t->result = uva_chan_send_blocking(t->ch, &end);
+}
+
+typedef struct {
+  uva_chan_t *ch;
+  uint64_t count;
+  uint64_t sum;
+  int nthreads;
+} rctx_t;
+
+static int thread_receiver(void *arg, uva_result_t *r) {
+  rctx_t *c = arg;
+  uint64_t v, next[8] = {0};
+  int st;
+  (void)r;
+  int ended = 0;
+  while (ended < c->nthreads &&
+         (st = uva_await(uva_chan_recv(c->ch, &v), NULL)) == 0) {
+    uint32_t id = (uint32_t)(v >> 32), seq = (uint32_t)v;
+    if (seq == 0xffffffffu) {
+      ended++;
+      continue;
+    }
+    ck_assert_uint_eq(seq, next[id]); /* nothing lost, nothing duplicated */
+    next[id]++;
+    c->count++;
+    c->sum += v;
+  }
+  /* after the close, nothing is left */
+  ck_assert_int_eq(uva_chan_close(c->ch), 0);
+  ck_assert_int_eq(uva_await(uva_chan_recv(c->ch, &v), NULL), UV_EOF);
+  return 0;
+}
+
+START_TEST(threads_send_blocking) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  enum { T = 3 };
+  int N = getenv("UVA_TEST_SMALL") ? 2000 : 100000;
+  uv_thread_t th[T];
+  tctx_t tc[T];
+  rctx_t rc = {0};
+  int i;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(uint64_t), 16, &ch), 0);
+  rc.ch = ch;
+  rc.nthreads = T;
+  uva_future_t *rh = uva_spawn(loop, thread_receiver, &rc);
+  for (i = 0; i < T; i++) {
+    tc[i] = (tctx_t){ch, i, N, 1};
+    ck_assert_int_eq(uv_thread_create(&th[i], thread_sender, &tc[i]), 0);
+  }
+  ck_assert_int_eq(uva_block_on(loop, rh, NULL), 0);
+  for (i = 0; i < T; i++) {
+    uv_thread_join(&th[i]);
+    ck_assert_int_eq(tc[i].result, 0);
+  }
+  ck_assert_uint_eq(rc.count, (uint64_t)T * (uint64_t)N);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static void blocked_sender(void *arg) {
+  tctx_t *t = arg;
+  uint64_t v = 1;
+  t->result = uva_chan_send_blocking(t->ch, &v); /* fills */
+  if (t->result == 0)
+    t->result = uva_chan_send_blocking(t->ch, &v); /* blocks, then EPIPE */
+}
+
+static void close_later(uv_timer_t *h) {
+  uva_chan_t *ch = h->data;
+  ck_assert_int_eq(uva_chan_close(ch), 0);
+  uv_close((uv_handle_t *)h, NULL);
+}
+
+START_TEST(close_wakes_blocked_thread) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  uv_thread_t th;
+  uv_timer_t t;
+  tctx_t tc;
+  uint64_t v;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(uint64_t), 1, &ch), 0);
+  tc = (tctx_t){ch, 0, 0, 1};
+  ck_assert_int_eq(uv_thread_create(&th, blocked_sender, &tc), 0);
+  uv_timer_init(loop, &t);
+  t.data = ch; /* our own handle: its data field is ours */
+  uv_timer_start(&t, close_later, 50, 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  uv_thread_join(&th);
+  ck_assert_int_eq(tc.result, UV_EPIPE);
+  /* the message sent before the close is still delivered */
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), 0);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), UV_EOF);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("chan");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, bad_input);
+  tcase_add_test(tc, try_ops_and_close);
+  tcase_add_test(tc, many_to_many_backpressure);
+  tcase_add_test(tc, waiters_fifo);
+  tcase_add_test(tc, waiting_senders);
+  tcase_add_test(tc, free_with_waiters);
+  tcase_add_test(tc, cancelled_recv_never_writes);
+  tcase_add_test(tc, threads_send_blocking);
+  tcase_add_test(tc, close_wakes_blocked_thread);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return test_run_suite(suite()); }
