@@ -248,9 +248,8 @@ static int task_body(void *arg, uva_result_t *r) {
     ck_assert_int_eq(uva_await(f[i], &v), 0);
     sum += v.u64;
   }
-  ck_assert_int_eq(uva_await(uva_spawn_blocking(loop, fails, (void *)UV_EIO),
-                             &v),
-                   UV_EIO);
+  ck_assert_int_eq(
+      uva_await(uva_spawn_blocking(loop, fails, (void *)UV_EIO), &v), UV_EIO);
   r->value.u64 = sum;
   return 0;
 }
@@ -258,8 +257,7 @@ static int task_body(void *arg, uva_result_t *r) {
 START_TEST(from_task) {
   LOOP_INIT(loop);
   uva_value_t v;
-  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, task_body, loop), &v),
-                   0);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, task_body, loop), &v), 0);
   ck_assert_uint_eq(v.u64, 1 + 3 + 6 + 10 + 15 + 21 + 28 + 36);
   LOOP_CLOSE_NOW(loop);
 }
@@ -282,10 +280,10 @@ START_TEST(with_then) {
   then_rec a = {0}, b = {0};
   ck_assert_int_eq(
       uva_future_then(uva_spawn_blocking(loop, make_str, NULL), record, &a), 0);
-  ck_assert_int_eq(uva_future_then(uva_spawn_blocking(loop, fails,
-                                                      (void *)UV_ENOENT),
-                                   record, &b),
-                   0);
+  ck_assert_int_eq(
+      uva_future_then(uva_spawn_blocking(loop, fails, (void *)UV_ENOENT),
+                      record, &b),
+      0);
   ck_assert_int_eq(a.calls, 0); /* never inside the call */
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(a.calls, 1);
