@@ -1,0 +1,340 @@
+/* Blocking work: uva_spawn_blocking on libuv's thread pool, its results,
+ * errors, cancellation before and after a job starts, and freeing. */
+#include "test-util.h"
+
+#define POOL 4 /* main() sets UV_THREADPOOL_SIZE to this */
+
+/* A gate that pool jobs wait at, so that a test knows which jobs run. */
+typedef struct {
+  uv_mutex_t mu;
+  uv_cond_t cv;
+  int started;
+  int open;
+} gate_t;
+
+static void gate_init(gate_t *g) {
+  ck_assert_int_eq(uv_mutex_init(&g->mu), 0);
+  ck_assert_int_eq(uv_cond_init(&g->cv), 0);
+  g->started = 0;
+  g->open = 0;
+}
+
+static void gate_wait_started(gate_t *g, int n) {
+  uv_mutex_lock(&g->mu);
+  while (g->started < n)
+    uv_cond_wait(&g->cv, &g->mu);
+  uv_mutex_unlock(&g->mu);
+}
+
+static void gate_open(gate_t *g) {
+  uv_mutex_lock(&g->mu);
+  g->open = 1;
+  uv_cond_broadcast(&g->cv);
+  uv_mutex_unlock(&g->mu);
+}
+
+static void gate_destroy(gate_t *g) {
+  uv_cond_destroy(&g->cv);
+  uv_mutex_destroy(&g->mu);
+}
+
+/* Waits at the gate, then returns a string (freed by whoever holds it). */
+static int gated(void *arg, uva_result_t *r) {
+  gate_t *g = arg;
+  uv_mutex_lock(&g->mu);
+  g->started++;
+  uv_cond_broadcast(&g->cv);
+  while (!g->open)
+    uv_cond_wait(&g->cv, &g->mu);
+  uv_mutex_unlock(&g->mu);
+  r->value.ptr = test_strdup("gated");
+  r->free_fn = free;
+  return 0;
+}
+
+/* Fills every pool thread with a gated job and waits until all run. */
+static void fill_pool(uv_loop_t *loop, gate_t *g, uva_future_t **jobs) {
+  for (int i = 0; i < POOL; i++)
+    jobs[i] = uva_spawn_blocking(loop, gated, g);
+  gate_wait_started(g, POOL);
+}
+
+/* Opens the gate and awaits the jobs, which give their strings back. */
+static void drain_pool(uv_loop_t *loop, gate_t *g, uva_future_t **jobs) {
+  uva_value_t v;
+  gate_open(g);
+  for (int i = 0; i < POOL; i++) {
+    ck_assert_int_eq(uva_block_on(loop, jobs[i], &v), 0);
+    ck_assert_str_eq(v.ptr, "gated");
+    free(v.ptr);
+  }
+}
+
+static int sum_to(void *arg, uva_result_t *r) {
+  uint64_t n = (uint64_t)(uintptr_t)arg, s = 0;
+  for (uint64_t i = 1; i <= n; i++)
+    s += i;
+  r->value.u64 = s;
+  return 0;
+}
+
+START_TEST(result_value) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn_blocking(loop, sum_to, (void *)100), &v), 0);
+  ck_assert_uint_eq(v.u64, 5050);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int where(void *arg, uva_result_t *r) {
+  uv_thread_t *t = malloc(sizeof(*t));
+  (void)arg;
+  *t = uv_thread_self();
+  r->value.ptr = t;
+  r->free_fn = free;
+  return 0;
+}
+
+START_TEST(runs_on_pool_thread) {
+  LOOP_INIT(loop);
+  uv_thread_t self = uv_thread_self();
+  uva_value_t v;
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn_blocking(loop, where, NULL), &v), 0);
+  ck_assert(!uv_thread_equal(&self, v.ptr));
+  free(v.ptr);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int fails(void *arg, uva_result_t *r) {
+  r->value.ptr = malloc(16); /* freed by uva: the job failed */
+  r->free_fn = free;
+  return (int)(intptr_t)arg;
+}
+
+START_TEST(error_status) {
+  LOOP_INIT(loop);
+  uva_value_t v = {.u64 = 7};
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn_blocking(loop, fails, (void *)UV_EPERM), &v),
+      UV_EPERM);
+  ck_assert_uint_eq(v.u64, 7); /* untouched on error */
+  /* a positive return is not a status */
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn_blocking(loop, fails, (void *)5), NULL),
+      UV_EINVAL);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int make_str(void *arg, uva_result_t *r) {
+  (void)arg;
+  r->value.ptr = test_strdup("blocking result");
+  r->free_fn = free;
+  return 0;
+}
+
+START_TEST(result_freed_when_not_taken) {
+  LOOP_INIT(loop);
+  /* detached: the result is freed when the job settles */
+  uva_future_detach(uva_spawn_blocking(loop, make_str, NULL));
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  /* settled, then freed without taking */
+  uva_future_t *f = uva_spawn_blocking(loop, make_str, NULL);
+  while (uva_future_status(f) == UVA_PENDING)
+    uv_run(loop, UV_RUN_ONCE);
+  ck_assert_int_eq(uva_future_status(f), 0);
+  uva_future_free(f);
+  /* awaited without a place for the value */
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn_blocking(loop, make_str, NULL), NULL), 0);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(free_while_running) {
+  LOOP_INIT(loop);
+  gate_t g;
+  gate_init(&g);
+  uva_future_t *f = uva_spawn_blocking(loop, gated, &g);
+  gate_wait_started(&g, 1);
+  uva_future_free(f); /* too late for uv_cancel: its result is freed later */
+  gate_open(&g);
+  LOOP_CLOSE(loop);
+  gate_destroy(&g);
+}
+END_TEST
+
+START_TEST(cancel_while_running) {
+  LOOP_INIT(loop);
+  gate_t g;
+  gate_init(&g);
+  uva_future_t *f = uva_spawn_blocking(loop, gated, &g);
+  gate_wait_started(&g, 1);
+  ck_assert_int_eq(uva_future_cancel(f), 0);
+  ck_assert_int_eq(uva_future_status(f), UV_ECANCELED); /* settles at once */
+  ck_assert_int_eq(uva_future_cancel(f), UV_EBUSY);
+  gate_open(&g);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ECANCELED);
+  LOOP_CLOSE(loop); /* the job finishes and its string is freed */
+  gate_destroy(&g);
+}
+END_TEST
+
+static int ran;
+static int count_run(void *arg, uva_result_t *r) {
+  (void)arg;
+  (void)r;
+  ran++;
+  return 0;
+}
+
+START_TEST(cancel_before_start) {
+  LOOP_INIT(loop);
+  uva_future_t *jobs[POOL];
+  gate_t g;
+  gate_init(&g);
+  ran = 0;
+  fill_pool(loop, &g, jobs);
+  /* every thread is busy: these wait in libuv's queue */
+  uva_future_t *f = uva_spawn_blocking(loop, count_run, NULL);
+  uva_future_t *h = uva_spawn_blocking(loop, count_run, NULL);
+  ck_assert_int_eq(uva_future_cancel(f), 0);
+  ck_assert_int_eq(uva_future_status(f), UV_ECANCELED);
+  uva_future_free(h); /* freeing cancels too */
+  drain_pool(loop, &g, jobs);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ECANCELED);
+  LOOP_CLOSE(loop);
+  ck_assert_int_eq(ran, 0);
+  gate_destroy(&g);
+}
+END_TEST
+
+START_TEST(timeout_cancels) {
+  LOOP_INIT(loop);
+  gate_t g;
+  gate_init(&g);
+  uva_future_t *f = uva_timeout(uva_spawn_blocking(loop, gated, &g), 10);
+  gate_wait_started(&g, 1);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ETIMEDOUT);
+  gate_open(&g);
+  LOOP_CLOSE(loop);
+  gate_destroy(&g);
+}
+END_TEST
+
+START_TEST(bad_input) {
+  LOOP_INIT(loop);
+  ck_assert_int_eq(uva_future_status(uva_spawn_blocking(NULL, sum_to, NULL)),
+                   UV_EINVAL);
+  uva_future_t *f = uva_spawn_blocking(loop, NULL, NULL);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  uva_future_free(f);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int task_body(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  uva_future_t *f[8];
+  uva_value_t v;
+  uint64_t sum = 0;
+  for (int i = 0; i < 8; i++)
+    f[i] = uva_spawn_blocking(loop, sum_to, (void *)(uintptr_t)(i + 1));
+  for (int i = 0; i < 8; i++) {
+    ck_assert_int_eq(uva_await(f[i], &v), 0);
+    sum += v.u64;
+  }
+  ck_assert_int_eq(
+      uva_await(uva_spawn_blocking(loop, fails, (void *)UV_EIO), &v), UV_EIO);
+  r->value.u64 = sum;
+  return 0;
+}
+
+START_TEST(from_task) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, task_body, loop), &v), 0);
+  ck_assert_uint_eq(v.u64, 1 + 3 + 6 + 10 + 15 + 21 + 28 + 36);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+typedef struct {
+  int calls, status;
+  uva_value_t value;
+} then_rec;
+
+static void record(int status, uva_value_t value, void *data) {
+  then_rec *r = data;
+  r->calls++;
+  r->status = status;
+  r->value = value;
+}
+
+START_TEST(with_then) {
+  LOOP_INIT(loop);
+  then_rec a = {0}, b = {0};
+  ck_assert_int_eq(
+      uva_future_then(uva_spawn_blocking(loop, make_str, NULL), record, &a), 0);
+  ck_assert_int_eq(
+      uva_future_then(uva_spawn_blocking(loop, fails, (void *)UV_ENOENT),
+                      record, &b),
+      0);
+  ck_assert_int_eq(a.calls, 0); /* never inside the call */
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_int_eq(a.status, 0);
+  ck_assert_str_eq(a.value.ptr, "blocking result");
+  free(a.value.ptr);
+  ck_assert_int_eq(b.calls, 1);
+  ck_assert_int_eq(b.status, UV_ENOENT);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(many_jobs_joined) {
+  LOOP_INIT(loop);
+  enum { N = 200 };
+  uva_future_t *f[N];
+  uva_result_t res[N];
+  for (int i = 0; i < N; i++)
+    f[i] = uva_spawn_blocking(loop, sum_to, (void *)(uintptr_t)i);
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, f, N, res), NULL), 0);
+  for (int i = 0; i < N; i++) {
+    ck_assert_int_eq(res[i].status, 0);
+    ck_assert_uint_eq(res[i].value.u64, (uint64_t)i * (i + 1) / 2);
+  }
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("work");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, result_value);
+  tcase_add_test(tc, runs_on_pool_thread);
+  tcase_add_test(tc, error_status);
+  tcase_add_test(tc, result_freed_when_not_taken);
+  tcase_add_test(tc, free_while_running);
+  tcase_add_test(tc, cancel_while_running);
+  tcase_add_test(tc, cancel_before_start);
+  tcase_add_test(tc, timeout_cancels);
+  tcase_add_test(tc, bad_input);
+  tcase_add_test(tc, from_task);
+  tcase_add_test(tc, with_then);
+  tcase_add_test(tc, many_jobs_joined);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  /* Read once, when libuv first starts its pool: cancel_before_start needs
+   * to know how many threads to fill. */
+  setenv("UV_THREADPOOL_SIZE", "4", 1);
+  return test_run_suite(suite());
+}
