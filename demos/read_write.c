@@ -106,7 +106,10 @@ static int tokio_main(void *arg, uva_result_t *result) {
 
   /* join!(write_off).0.unwrap(); -- join over one future, then look at
    * entry 0.  file stays alive until the join has settled: the job reads
-   * it. */
+   * it.  (Nobody cancels this task.  If someone did, this await would
+   * return UV_ECANCELED while a job already running goes on reading file,
+   * and nothing tells us when it has stopped; a job that must survive
+   * cancellation has to own its input.) */
   err = uva_await(uva_join(app->loop, &write_off, 1, joined), NULL);
   if (err == 0)
     err = joined[0].status;
