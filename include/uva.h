@@ -263,7 +263,9 @@ UVA_EXTERN int uva_in_task(void);
 /* Runs loop until f settles (futures::executor::block_on, #[tokio::main]),
  * consumes f and returns its status; on 0, *value (if not NULL) receives the
  * value.  This is the only uva call that runs uv_run; it returns as soon as f
- * settles, leaving the loop's other work for the next uv_run.  Returns
+ * settles and libuv has finished closing the handles uva was closing, leaving
+ * the loop's other work for the next uv_run (a file or work request that was
+ * cancelled while running in the thread pool also finishes there).  Returns
  * UV_EINVAL if loop or f is NULL or f belongs to another loop; UV_EBUSY when
  * called from inside a task or a uva callback (uv_run is not reentrant);
  * UV_EAGAIN when the loop runs out of work while f is still pending (nothing

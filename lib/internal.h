@@ -172,6 +172,7 @@ struct uva__loop_s {
   struct uva__async_s *async;  /* open, or NULL */
   size_t handles;              /* open or closing */
   size_t remote_waits;         /* waits another thread may end */
+  size_t closing;              /* uva's handles being closed */
 
   /* cross-thread inbox */
   uv_mutex_t remote_lock;
@@ -221,6 +222,10 @@ void uva__remote_post(uva__loop_t *L, uva__remote_t *r);
 /* Removes r from the inbox if it is there (loop thread). */
 void uva__remote_cancel(uva__loop_t *L, uva__remote_t *r);
 int uva__on_loop_thread(uva__loop_t *L);
+/* uv_close for every handle uva owns, and the first thing its close callback
+ * calls: uva_block_on waits until none is closing. */
+void uva__close(uva__loop_t *L, uv_handle_t *h, uv_close_cb cb);
+void uva__closed(uva__loop_t *L);
 
 /* ---- tasks (task.c) ----------------------------------------------------- */
 

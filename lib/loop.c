@@ -168,6 +168,13 @@ void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
     uva__loop_maybe_free(L);
 }
 
+void uva__close(uva__loop_t *L, uv_handle_t *h, uv_close_cb cb) {
+  L->closing++;
+  uv_close(h, cb);
+}
+
+void uva__closed(uva__loop_t *L) { L->closing--; }
+
 /* ---- idle handle: runs queued work when no uva callback is on the stack - */
 
 /* The idle handle is closed whenever the queue drains, so that a loop with no
@@ -183,6 +190,7 @@ static void idle_close_cb(uv_handle_t *h) {
   else
     uva__free(i);
   L->handles--;
+  uva__closed(L);
   uva__loop_maybe_free(L);
 }
 
@@ -221,7 +229,7 @@ static void idle_close(uva__loop_t *L) {
   if (i == NULL)
     return;
   L->idle = NULL;
-  uv_close((uv_handle_t *)&i->handle, idle_close_cb);
+  uva__close(L, (uv_handle_t *)&i->handle, idle_close_cb);
 }
 
 /* ---- run queue ---------------------------------------------------------- */
@@ -288,6 +296,7 @@ static void async_close_cb(uv_handle_t *h) {
 
   uva__free(a);
   L->handles--;
+  uva__closed(L);
   uva__loop_maybe_free(L);
 }
 
@@ -320,7 +329,7 @@ static void async_close(uva__loop_t *L) {
   uv_mutex_lock(&L->remote_lock);
   L->async = NULL;
   uv_mutex_unlock(&L->remote_lock);
-  uv_close((uv_handle_t *)&a->handle, async_close_cb);
+  uva__close(L, (uv_handle_t *)&a->handle, async_close_cb);
 }
 
 int uva__remote_wait_begin(uva__loop_t *L) {

@@ -11,6 +11,7 @@ typedef struct {
 
 static void sleep_close_cb(uv_handle_t *h) {
   uva__sleep_t *s = uva__container_of(h, uva__sleep_t, timer);
+  uva__closed(s->base.L);
   uva__future_unhold(&s->base, sizeof(*s));
 }
 
@@ -19,14 +20,14 @@ static void sleep_timer_cb(uv_timer_t *h) {
   uva__loop_t *L = s->base.L;
 
   uva__cb_enter(L);
-  uv_close((uv_handle_t *)&s->timer, sleep_close_cb);
+  uva__close(s->base.L, (uv_handle_t *)&s->timer, sleep_close_cb);
   uva__settle_err(&s->base, 0);
   uva__cb_leave(L);
 }
 
 static void sleep_cancel(uva_future_t *f) {
   uva__sleep_t *s = (uva__sleep_t *)f;
-  uv_close((uv_handle_t *)&s->timer, sleep_close_cb);
+  uva__close(s->base.L, (uv_handle_t *)&s->timer, sleep_close_cb);
   uva__settle_err(f, UV_ECANCELED);
 }
 
@@ -64,6 +65,7 @@ typedef struct {
 
 static void timeout_close_cb(uv_handle_t *h) {
   uva__timeout_t *t = uva__container_of(h, uva__timeout_t, timer);
+  uva__closed(t->base.L);
   uva__future_unhold(&t->base, sizeof(*t));
 }
 
@@ -72,7 +74,7 @@ static void timeout_finish(uva__timeout_t *t, int status) {
   uva_future_t *child = t->child;
 
   t->child = NULL;
-  uv_close((uv_handle_t *)&t->timer, timeout_close_cb);
+  uva__close(t->base.L, (uv_handle_t *)&t->timer, timeout_close_cb);
   if (child != NULL) {
     child->consumer = UVA__C_DETACHED;
     uva__future_cancel(child); /* destroyed when it settles */
@@ -98,7 +100,7 @@ static void timeout_child(uva_future_t *parent, uva_future_t *child,
 
   (void)index;
   t->child = NULL;
-  uv_close((uv_handle_t *)&t->timer, timeout_close_cb);
+  uva__close(t->base.L, (uv_handle_t *)&t->timer, timeout_close_cb);
   child->free_fn = NULL; /* the value moves to the parent */
   child->consumer = UVA__C_DETACHED;
   uva__future_destroy(child);
