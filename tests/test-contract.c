@@ -1,0 +1,259 @@
+/* The contract with the program that adds uva (GUIDE.md): the caller's loop,
+ * no loop->data, uv_run returns when it did before, uv_loop_close returns 0
+ * with no extra call, several loops in several threads. */
+#include "test-util.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+static int sentinel;
+
+static void count_handle(uv_handle_t *h, void *arg) {
+  (void)h;
+  (*(int *)arg)++;
+}
+
+static int handles_on(uv_loop_t *loop) {
+  int n = 0;
+  uv_walk(loop, count_handle, &n);
+  return n;
+}
+
+START_TEST(no_handles_when_idle) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  /* Objects that hold no pending work open no handle at all. */
+  uva_future_t *f = uva_ready_u64(loop, 1);
+  uva_future_t *g = uva_future_new(loop);
+  ck_assert_int_eq(uva_chan_new(loop, 8, 4, &ch), 0);
+  ck_assert_int_eq(handles_on(loop), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0); /* returns at once */
+  uva_future_free(f);
+  ck_assert_int_eq(uva_future_resolve_u64(g, 2), 0);
+  uva_future_free(g);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int ticks;
+static void tick(uv_timer_t *t) {
+  if (++ticks == 3)
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+static void sleep_done(int status, uva_value_t v, void *data) {
+  (void)v;
+  ck_assert_int_eq(status, 0);
+  (*(int *)data)++;
+}
+
+START_TEST(uv_run_returns_as_before) {
+  LOOP_INIT(loop);
+  uv_timer_t t;
+  int done = 0;
+  ticks = 0;
+  uv_timer_init(loop, &t);
+  t.data = &sentinel;
+  uv_timer_start(&t, tick, 1, 1);
+  /* uva work shorter than the program's own: uv_run still ends with it */
+  ck_assert_int_eq(uva_future_then(uva_sleep(loop, 1), sleep_done, &done), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(ticks, 3);
+  ck_assert_int_eq(done, 1);
+  ck_assert_ptr_eq(t.data, &sentinel);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int use_everything(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  uva_chan_t *ch;
+  uint64_t v = 5, out = 0;
+  uva_value_t val;
+  uva_result_t res[2], win;
+  (void)r;
+  ck_assert_int_eq(uva_await(uva_sleep(loop, 1), NULL), 0);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof v, 1, &ch), 0);
+  ck_assert_int_eq(uva_await(uva_chan_send(ch, &v), NULL), 0);
+  ck_assert_int_eq(uva_await(uva_chan_recv(ch, &out), NULL), 0);
+  ck_assert_uint_eq(out, 5);
+  uva_chan_free(ch);
+  uva_future_t *js[2] = {uva_sleep(loop, 2), uva_ready_u64(loop, 3)};
+  ck_assert_int_eq(uva_await(uva_join(loop, js, 2, res), NULL), 0);
+  uva_future_t *ss[2] = {uva_sleep(loop, 1000), uva_ready_u64(loop, 4)};
+  ck_assert_int_eq(uva_await(uva_select(loop, ss, 2, &win), &val), 0);
+  ck_assert_uint_eq(val.u64, 1);
+  ck_assert_int_eq(uva_await(uva_timeout(uva_sleep(loop, 1000), 1), NULL), UV_ETIMEDOUT);
+  ck_assert_int_eq(uva_yield(), 0);
+  return 0;
+}
+
+START_TEST(loop_data_untouched) {
+  LOOP_INIT(loop);
+  loop->data = &sentinel;
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, use_everything, loop), NULL), 0);
+  ck_assert_ptr_eq(loop->data, &sentinel);
+  LOOP_CLOSE_NOW(loop); /* no extra uv_run */
+}
+END_TEST
+
+static int poll_ready(void *state, uva_waker_t *w, uva_result_t *out) {
+  (void)state;
+  (void)w;
+  out->value.u64 = 42;
+  return 0;
+}
+
+START_TEST(loop_close_right_after_block_on) {
+  /* every kind of future, each on a fresh loop, closes with no extra call */
+  for (int kind = 0; kind < 6; kind++) {
+    LOOP_INIT(loop);
+    uva_future_t *f = NULL;
+    uva_result_t res[1];
+    switch (kind) {
+    case 0: f = uva_sleep(loop, 1); break;
+    case 1: f = uva_future_poll(loop, poll_ready, NULL, NULL); break;
+    case 2: f = uva_timeout(uva_sleep(loop, 1), 1000); break;
+    case 3: f = uva_timeout(uva_sleep(loop, 1000), 1); break;
+    case 4: {
+      uva_future_t *c[1] = {uva_sleep(loop, 1)};
+      f = uva_join(loop, c, 1, res);
+      break;
+    }
+    case 5: f = uva_spawn_blocking(loop, NULL, NULL); break;
+    }
+    (void)uva_block_on(loop, f, NULL);
+    LOOP_CLOSE_NOW(loop);
+  }
+}
+END_TEST
+
+START_TEST(block_on_twice_same_loop) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, use_everything, loop), NULL), 0);
+    ck_assert_int_eq(uva_block_on(loop, uva_ready_u64(loop, (uint64_t)i), &v), 0);
+    ck_assert_uint_eq(v.u64, (uint64_t)i);
+  }
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(no_uv_run_outside_block_on) {
+  LOOP_INIT(loop);
+  uv_timer_t t;
+  uva_chan_t *ch;
+  int x = 1;
+  ticks = 0;
+  uv_timer_init(loop, &t);
+  uv_timer_start(&t, tick, 0, 0);
+  /* none of these may run the loop (the timer would tick) */
+  uva_future_t *fs[] = {uva_spawn(loop, use_everything, loop),
+                        uva_sleep(loop, 0), uva_future_new(loop),
+                        uva_ready_u64(loop, 1)};
+  ck_assert_int_eq(uva_chan_new(loop, sizeof x, 1, &ch), 0);
+  uva_future_free(uva_chan_send(ch, &x));
+  ck_assert_int_eq(uva_future_then(uva_ready_u64(loop, 1), sleep_done, &x), 0);
+  ck_assert_int_eq(ticks, 0);
+  ck_assert_int_eq(uva_future_resolve_u64(fs[2], 1), 0);
+  for (unsigned i = 0; i < 4; i++)
+    uva_future_free(fs[i]);
+  uva_chan_free(ch);
+  uv_close((uv_handle_t *)&t, NULL);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* ---- several loops in several threads ---------------------------------- */
+
+typedef struct {
+  int id;
+  int result;
+  uint64_t sum;
+} thread_job_t;
+
+static int ping(void *arg, uva_result_t *r) {
+  uva_chan_t **chs = arg;
+  uint64_t v;
+  for (uint64_t i = 0; i < 2000; i++) {
+    if (uva_await(uva_chan_send(chs[0], &i), NULL) != 0)
+      return UV_EIO;
+    if (uva_await(uva_chan_recv(chs[1], &v), NULL) != 0 || v != i + 1)
+      return UV_EIO;
+    r->value.u64 += v;
+  }
+  return 0;
+}
+
+static int pong(void *arg, uva_result_t *r) {
+  uva_chan_t **chs = arg;
+  uint64_t v;
+  (void)r;
+  for (int i = 0; i < 2000; i++) {
+    if (uva_await(uva_chan_recv(chs[0], &v), NULL) != 0)
+      return UV_EIO;
+    v++;
+    if (uva_await(uva_chan_send(chs[1], &v), NULL) != 0)
+      return UV_EIO;
+    if (i % 100 == 0 && uva_yield() != 0)
+      return UV_EIO;
+  }
+  return 0;
+}
+
+static void loop_thread(void *arg) {
+  thread_job_t *job = arg;
+  uv_loop_t loop;
+  uva_chan_t *chs[2];
+  uva_result_t res[2];
+  uva_value_t v;
+  job->result = -1;
+  if (uv_loop_init(&loop) != 0)
+    return;
+  if (uva_chan_new(&loop, 8, 1, &chs[0]) != 0 || uva_chan_new(&loop, 8, 1, &chs[1]) != 0)
+    return;
+  uva_future_t *t[2] = {uva_spawn(&loop, ping, chs), uva_spawn(&loop, pong, chs)};
+  int st = uva_block_on(&loop, uva_join(&loop, t, 2, res), &v);
+  if (st == 0 && res[0].status == 0 && res[1].status == 0)
+    job->sum = res[0].value.u64;
+  st = st != 0 ? st : res[0].status != 0 ? res[0].status : res[1].status;
+  st = st != 0 ? st : uva_block_on(&loop, uva_sleep(&loop, 5), NULL);
+  uva_chan_free(chs[0]);
+  uva_chan_free(chs[1]);
+  job->result = st != 0 ? st : uv_loop_close(&loop);
+}
+
+START_TEST(loops_in_threads) {
+  enum { N = 4 };
+  uv_thread_t th[N];
+  thread_job_t jobs[N];
+  for (int i = 0; i < N; i++) {
+    jobs[i] = (thread_job_t){i, 1, 0};
+    ck_assert_int_eq(uv_thread_create(&th[i], loop_thread, &jobs[i]), 0);
+  }
+  for (int i = 0; i < N; i++) {
+    ck_assert_int_eq(uv_thread_join(&th[i]), 0);
+    ck_assert_int_eq(jobs[i].result, 0);
+    ck_assert_uint_eq(jobs[i].sum, 2000 * 2001 / 2);
+  }
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("contract");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, no_handles_when_idle);
+  tcase_add_test(tc, uv_run_returns_as_before);
+  tcase_add_test(tc, loop_data_untouched);
+  tcase_add_test(tc, loop_close_right_after_block_on);
+  tcase_add_test(tc, block_on_twice_same_loop);
+  tcase_add_test(tc, no_uv_run_outside_block_on);
+  tcase_add_test(tc, loops_in_threads);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return test_run_suite(suite()); }
