@@ -264,6 +264,9 @@ void uva__stack_pool_free(uva__loop_t *L);
 /* Aborts with a clear message if the stack's canary was overwritten. */
 void uva__stack_check(const uva__stack_t *s);
 size_t uva__stack_default(void);
+/* Once per thread that runs tasks: the alternate signal stack on which a
+ * guard-page hit is reported. */
+void uva__stack_thread_init(void);
 
 /* Prepares ctx to run entry(s) on s's stack at the first switch. */
 void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s));

@@ -3,8 +3,11 @@
  * low end that every switch checks. */
 #include "internal.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -41,6 +44,105 @@
 #define UVA__POOL_MAX 64
 
 static atomic_long guarded_live;
+
+/* ---- reporting a guard-page hit ----------------------------------------- */
+
+/* A task that runs into its guard page gets SIGSEGV on a stack it can no
+ * longer use.  uva handles SIGSEGV on an alternate signal stack (set on each
+ * thread that runs tasks, unless the program set one), reports an overflow
+ * of the running task's stack, and hands every other SIGSEGV to the handler
+ * that was there before. */
+#ifndef UVA__ASAN
+#define UVA__ALTSTACK_SIZE (64 * 1024)
+
+static uv_once_t segv_once = UV_ONCE_INIT;
+static struct sigaction segv_prev;
+static pthread_key_t altstack_key;
+static int segv_ready;
+static __thread int altstack_done;
+
+static void write_str(const char *p) {
+  ssize_t r = write(2, p, strlen(p));
+  (void)r;
+}
+
+static void segv_handler(int sig, siginfo_t *si, void *ctx) {
+  uva__loop_t *L = uva__loop_running();
+
+  if (L != NULL && L->current != NULL && L->current->u.stack != NULL) {
+    const uva__stack_t *s = L->current->u.stack;
+    const char *a = si->si_addr;
+    if (s->guarded && a >= (const char *)s->map && a < s->lo) {
+      char num[32], *e = num + sizeof(num) - 1;
+      size_t n = (size_t)(s->hi - s->lo);
+      *e = '\0';
+      do
+        *--e = (char)('0' + n % 10);
+      while ((n /= 10) != 0);
+      write_str("uva: task stack overflow: a task ran past the end of its ");
+      write_str(e);
+      write_str("-byte stack (guard page hit); give it a larger one with "
+                "uva_spawn_ex (stack_size)\n");
+      abort();
+    }
+  }
+  /* not ours: as if uva had never been there */
+  if (segv_prev.sa_flags & SA_SIGINFO) {
+    segv_prev.sa_sigaction(sig, si, ctx);
+  } else if (segv_prev.sa_handler == SIG_DFL ||
+             segv_prev.sa_handler == SIG_IGN) {
+    signal(sig, SIG_DFL); /* the fault repeats and ends the process */
+  } else {
+    segv_prev.sa_handler(sig);
+  }
+}
+
+static void altstack_free(void *p) {
+  stack_t st;
+  memset(&st, 0, sizeof(st));
+  st.ss_flags = SS_DISABLE;
+  sigaltstack(&st, NULL);
+  munmap(p, UVA__ALTSTACK_SIZE);
+}
+
+static void segv_install(void) {
+  struct sigaction sa;
+
+  if (pthread_key_create(&altstack_key, altstack_free) != 0)
+    return;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = segv_handler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSEGV, &sa, &segv_prev) == 0)
+    segv_ready = 1;
+}
+
+void uva__stack_thread_init(void) {
+  stack_t cur, st;
+  void *p;
+
+  if (altstack_done)
+    return;
+  altstack_done = 1;
+  uv_once(&segv_once, segv_install);
+  if (!segv_ready || sigaltstack(NULL, &cur) != 0 ||
+      !(cur.ss_flags & SS_DISABLE))
+    return; /* the program has its own alternate stack */
+  p = mmap(NULL, UVA__ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return;
+  memset(&st, 0, sizeof(st));
+  st.ss_sp = p;
+  st.ss_size = UVA__ALTSTACK_SIZE;
+  if (sigaltstack(&st, NULL) != 0 ||
+      pthread_setspecific(altstack_key, p) != 0)
+    munmap(p, UVA__ALTSTACK_SIZE);
+}
+#else
+void uva__stack_thread_init(void) {} /* ASan reports stack overflows */
+#endif
 
 static size_t page_size(void) {
   static size_t ps;
@@ -124,6 +226,7 @@ uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size) {
   } else if ((s = stack_map(size)) == NULL) {
     return NULL;
   }
+  uva__stack_thread_init();
   L->stacks_live++;
   return s;
 }

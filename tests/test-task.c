@@ -1,6 +1,11 @@
 /* Tasks: spawn, await, yield, block_on, cancellation, stacks. */
 #include "test-util.h"
 
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 static uv_loop_t *tloop;
 
 static int ret_arg(void *arg, uva_result_t *r) {
@@ -292,6 +297,51 @@ START_TEST(switch_many_times) {
 }
 END_TEST
 
+static int overflow_task(void *arg, uva_result_t *r) {
+  (void)arg;
+  r->value.i64 = deep(100000); /* far past a 16 KiB stack */
+  return 0;
+}
+
+/* In a child process: a task overflows its stack; uva must say so on stderr
+ * and abort, instead of corrupting memory. */
+START_TEST(stack_overflow_reported) {
+  int fds[2];
+  ck_assert_int_eq(pipe(fds), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    uv_loop_t loop;
+    uva_spawn_opts_t o = {UVA_STACK_MIN};
+    dup2(fds[1], 2);
+    uv_loop_init(&loop);
+    uva_block_on(&loop, uva_spawn_ex(&loop, overflow_task, NULL, &o), NULL);
+    _exit(0); /* not reached */
+  }
+  close(fds[1]);
+  char buf[4096];
+  size_t n = 0;
+  ssize_t r;
+  while (n < sizeof(buf) - 1 && (r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+    n += (size_t)r;
+  buf[n] = 0;
+  close(fds[0]);
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "child survived");
+  /* uva's message, or ASan's own report in an ASan build */
+  ck_assert_msg(strstr(buf, "uva: task stack overflow") != NULL ||
+                    strstr(buf, "stack-overflow") != NULL ||
+                    strstr(buf, "SEGV") != NULL,
+                "unexpected report: %s", buf);
+  if (getenv("UVA_TEST_MODE") == NULL || strcmp(getenv("UVA_TEST_MODE"), "asan") != 0) {
+    ck_assert_msg(strstr(buf, "uva: task stack overflow") != NULL, "got: %s", buf);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("task");
   TCase *tc = tcase_create("core");
@@ -311,6 +361,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_on_deadlock);
   tcase_add_test(tc, many_suspended_tasks);
   tcase_add_test(tc, switch_many_times);
+  tcase_add_test(tc, stack_overflow_reported);
   suite_add_tcase(s, tc);
   return s;
 }
