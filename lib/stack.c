@@ -219,14 +219,15 @@ uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size) {
     s = L->stack_pool;
     L->stack_pool = s->next;
     L->stack_pool_n--;
-#ifdef UVA__ASAN
-    /* frames of the task that used it last are still poisoned */
-    ASAN_UNPOISON_MEMORY_REGION(s->lo, (size_t)(s->hi - s->lo));
-#endif
   } else if ((s = stack_map(size)) == NULL) {
     return NULL;
   }
   uva__stack_thread_init();
+#ifdef UVA__ASAN
+  /* frames of the task that used this memory last (a pooled stack, or an
+   * unmapped one at the same address) are still poisoned */
+  ASAN_UNPOISON_MEMORY_REGION(s->lo, (size_t)(s->hi - s->lo));
+#endif
   L->stacks_live++;
   return s;
 }
