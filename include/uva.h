@@ -78,8 +78,8 @@ typedef struct uva_result {
   uva_free_cb free_fn;
 } uva_result_t;
 
-/* Frees r->value.ptr with r->free_fn (when both are set) and clears them.
- * NULL is allowed and does nothing. */
+/* Calls r->free_fn(r->value.ptr) when free_fn is set, then clears both.  NULL
+ * is allowed and does nothing. */
 UVA_EXTERN void uva_result_free(uva_result_t *r);
 
 /* A byte buffer owned by the holder, NUL-terminated at base[len] (the NUL is
@@ -328,28 +328,33 @@ UVA_EXTERN uva_future_t *uva_fs_write_file(uv_loop_t *loop, const char *path,
                                            const void *data, size_t len);
 
 /* Returns a future of uv_fs_open(path, flags, mode): value.i64 is the file
- * descriptor, which the caller closes (uva_fs_close).  If the future is freed
- * or cancelled after the open succeeded, uva closes the descriptor. */
+ * descriptor, which the caller closes (uva_fs_close).  A descriptor nobody
+ * takes is closed: the future's free function closes it (so a join or select
+ * result holding it is closed by uva_result_free unless the caller clears
+ * free_fn to keep it), and a future cancelled or freed while the open runs
+ * closes it when the open completes.  Fails with UV_EINVAL if loop or path is
+ * NULL, UV_ENOMEM, or libuv's error.  path is copied. */
 UVA_EXTERN uva_future_t *uva_fs_open(uv_loop_t *loop, const char *path,
                                      int flags, int mode);
 
-/* Returns a future of up to len bytes read from fd at offset (-1: the current
- * position): value.ptr is a uva_buf_t (freed with uva_buf_free) whose len is
- * the count read, 0 at end of file.  Fails with UV_EINVAL if loop is NULL or
+/* Returns a future of up to len bytes (at most 1 GiB per call) read from fd at
+ * offset (-1: the current position): value.ptr is a uva_buf_t (freed with
+ * uva_buf_free) whose len is the count read, 0 at end of file.  Fails with UV_EINVAL if loop is NULL or
  * len is 0, UV_ENOMEM, or libuv's error. */
 UVA_EXTERN uva_future_t *uva_fs_read(uv_loop_t *loop, uv_file fd, size_t len,
                                      int64_t offset);
 
 /* Returns a future that writes data[0..len) to fd at offset (-1: the current
- * position), settling with value.u64 = bytes written.  data is copied.  Fails
+ * position), settling with value.u64 = bytes written (a write of more than
+ * 1 GiB is short, as write(2) may be).  data is copied.  Fails
  * with UV_EINVAL if loop is NULL or data is NULL while len > 0, UV_ENOMEM, or
  * libuv's error. */
 UVA_EXTERN uva_future_t *uva_fs_write(uv_loop_t *loop, uv_file fd,
                                       const void *data, size_t len,
                                       int64_t offset);
 
-/* Returns a future that closes fd.  Fails with UV_EINVAL if loop is NULL, or
- * libuv's error (UV_EBADF, ...). */
+/* Returns a future that closes fd; cancelling or freeing it still closes fd.
+ * Fails with UV_EINVAL if loop is NULL, or libuv's error (UV_EBADF, ...). */
 UVA_EXTERN uva_future_t *uva_fs_close(uv_loop_t *loop, uv_file fd);
 
 /* ------------------------------------------------------------------------ */
@@ -357,10 +362,13 @@ UVA_EXTERN uva_future_t *uva_fs_close(uv_loop_t *loop, uv_file fd);
 
 /* Runs fn(arg, &result) on libuv's thread pool (uv_queue_work) and returns a
  * future of its return code and result (spawn_blocking).  fn must not call
- * uva functions other than uva_chan_send_blocking and the waker calls.
- * Cancelling removes the job if it has not started (uv_cancel); a job already
- * running finishes and its result is freed.  Fails with UV_EINVAL if loop or
- * fn is NULL, UV_ENOMEM without memory. */
+ * uva functions other than uva_chan_send_blocking and the waker calls.  arg
+ * stays the caller's: fn is done with it once the future has settled.
+ * Cancelling removes a job that has not started (uv_cancel: the future
+ * settles with UV_ECANCELED at once and fn never runs); a job already running
+ * cannot be stopped, so its future settles with UV_ECANCELED when fn returns,
+ * and its result is freed.  Fails with UV_EINVAL if loop or fn is NULL,
+ * UV_ENOMEM without memory. */
 UVA_EXTERN uva_future_t *uva_spawn_blocking(uv_loop_t *loop, uva_task_fn fn,
                                             void *arg);
 

@@ -319,7 +319,7 @@ int uva_future_status(const uva_future_t *f) {
 void uva_result_free(uva_result_t *r) {
   if (r == NULL)
     return;
-  if (r->free_fn != NULL && r->value.ptr != NULL)
+  if (r->free_fn != NULL)
     r->free_fn(r->value.ptr);
   r->free_fn = NULL;
   r->value.u64 = 0;

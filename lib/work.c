@@ -39,6 +39,8 @@ static void after_work_cb(uv_work_t *req, int status) {
   uva__cb_enter(L);
   if (status == 0)
     status = w->result.status;
+  if (w->base.flags & UVA__F_CANCEL)
+    status = UV_ECANCELED; /* cancelled while it ran: it has returned now */
   if (status != 0 || w->base.state != UVA__PENDING)
     result_drop(&w->result);
   if (w->base.state == UVA__PENDING)
@@ -47,10 +49,16 @@ static void after_work_cb(uv_work_t *req, int status) {
   uva__cb_leave(L);
 }
 
+/* A job that has not started is removed and settles now.  A running one
+ * cannot be stopped: its future settles with UV_ECANCELED once fn has
+ * returned, so that whatever fn uses (its arg, a waiting task's stack) stays
+ * valid until the future settles. */
 static void work_cancel(uva_future_t *f) {
   uva__work_t *w = (uva__work_t *)f;
-  uv_cancel((uv_req_t *)&w->req); /* fails once the job has started */
-  uva__settle_err(f, UV_ECANCELED);
+  if (uv_cancel((uv_req_t *)&w->req) == 0)
+    uva__settle_err(f, UV_ECANCELED);
+  else
+    f->flags |= UVA__F_CANCEL;
 }
 
 static void work_release(uva_future_t *f) {
