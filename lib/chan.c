@@ -303,8 +303,10 @@ int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
   if (L == NULL)
     return UV_ENOMEM;
   ch = uva__obj_alloc(L, sizeof(*ch));
-  if (ch == NULL)
+  if (ch == NULL) {
+    uva__loop_maybe_free(L);
     return UV_ENOMEM;
+  }
   memset(ch, 0, sizeof(*ch));
   ch->L = L;
   ch->elem = elem_size;

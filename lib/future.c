@@ -44,6 +44,8 @@ uva_future_t *uva__failed(uva__loop_t *L, int err) {
     f->status = err;
     return f;
   }
+  if (L != NULL)
+    uva__loop_maybe_free(L); /* it may have been made for this call */
   return err == UV_EINVAL ? &static_einval : &static_enomem;
 }
 

@@ -46,12 +46,14 @@ static void take_result(uva_future_t *child, uva_result_t *r) {
 /* Frees whatever the caller's array holds, in case of an error. */
 static uva_future_t *fail_all(uva__loop_t *L, uva_future_t **futures,
                               size_t n, int err) {
+  /* made first: freeing the last child may free the loop state */
+  uva_future_t *f = uva__failed(L, err);
   size_t i;
 
   if (futures != NULL)
     for (i = 0; i < n; i++)
       uva_future_free(futures[i]);
-  return uva__failed(L, err);
+  return f;
 }
 
 /* Checks the arguments both combinators share.  Returns 0 or an error. */

@@ -122,12 +122,16 @@ uva_future_t *uva_future_poll(uv_loop_t *loop, uva_poll_fn fn, void *state,
   return &p->base;
 
 fail:
-  uva__free(w);
-  if (p != NULL)
-    uva__future_free_mem(&p->base, sizeof(*p));
-  if (state_free != NULL)
-    state_free(state);
-  return uva__failed(L, err);
+  {
+    uva_future_t *failed = uva__failed(L, err); /* before p goes: it may
+                                                  free the loop state */
+    uva__free(w);
+    if (p != NULL)
+      uva__future_free_mem(&p->base, sizeof(*p));
+    if (state_free != NULL)
+      state_free(state);
+    return failed;
+  }
 }
 
 void uva_waker_wake(uva_waker_t *w) {

@@ -129,9 +129,9 @@ uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms) {
     return f; /* its result is already the answer */
   t = (uva__timeout_t *)uva__future_alloc(f->L, &timeout_ops, sizeof(*t));
   if (t == NULL) {
-    uva__loop_t *L = f->L;
-    uva_future_free(f);
-    return uva__failed(L, UV_ENOMEM);
+    uva_future_t *failed = uva__failed(f->L, UV_ENOMEM);
+    uva_future_free(f); /* after: it may free the loop state */
+    return failed;
   }
   t->child = f;
   uva__future_adopt(&t->base, f, 0);
