@@ -11,6 +11,15 @@
 #define uva__container_of(ptr, type, member)                                   \
   ((type *)((char *)(ptr)-offsetof(type, member)))
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UVA__ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define UVA__ASAN 1
+#endif
+
 #if defined(__GNUC__)
 #define uva__likely(x) __builtin_expect(!!(x), 1)
 #define uva__unlikely(x) __builtin_expect(!!(x), 0)

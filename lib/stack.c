@@ -18,14 +18,6 @@
 #endif
 #endif
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UVA__ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define UVA__ASAN 1
-#endif
 #ifdef UVA__ASAN
 #include <sanitizer/asan_interface.h>
 #endif

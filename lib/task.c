@@ -3,14 +3,6 @@
  * runs, so a spawned task that has not started costs one small object. */
 #include "internal.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UVA__ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define UVA__ASAN 1
-#endif
 #ifdef UVA__ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif

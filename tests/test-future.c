@@ -7,21 +7,6 @@ static void count_free(void *p) {
   free(p);
 }
 
-typedef struct {
-  int calls;
-  int status;
-  uva_value_t value;
-  int in_call; /* set while the registering call runs */
-} then_rec;
-
-static void record(int status, uva_value_t value, void *data) {
-  then_rec *r = data;
-  ck_assert_int_eq(r->in_call, 0);
-  r->calls++;
-  r->status = status;
-  r->value = value;
-}
-
 START_TEST(version) {
   ck_assert_uint_eq(uva_version(), UVA_VERSION_HEX);
   ck_assert_str_eq(uva_version_string(), "0.1.0");

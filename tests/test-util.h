@@ -30,6 +30,22 @@ static inline char *test_strdup(const char *s) {
   return p;
 }
 
+/* Records what a uva_future_then callback got. */
+typedef struct {
+  int calls;
+  int status;
+  uva_value_t value;
+  int in_call; /* set by a test while the registering call runs */
+} then_rec;
+
+static inline void record(int status, uva_value_t value, void *data) {
+  then_rec *r = data;
+  ck_assert_int_eq(r->in_call, 0); /* never inside the registering call */
+  r->calls++;
+  r->status = status;
+  r->value = value;
+}
+
 static inline int test_run_suite(Suite *s) {
   SRunner *sr = srunner_create(s);
   int failed;

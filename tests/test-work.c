@@ -265,18 +265,6 @@ START_TEST(from_task) {
 }
 END_TEST
 
-typedef struct {
-  int calls, status;
-  uva_value_t value;
-} then_rec;
-
-static void record(int status, uva_value_t value, void *data) {
-  then_rec *r = data;
-  r->calls++;
-  r->status = status;
-  r->value = value;
-}
-
 START_TEST(with_then) {
   LOOP_INIT(loop);
   then_rec a = {0}, b = {0};
