@@ -682,6 +682,11 @@ static Suite *suite(void) {
   tcase_add_test(tc, poll_wake_after_loop_closed);
   tcase_add_test(tc, poll_clone_on_loop_thread_outlives_future);
   tcase_add_test(tc, poll_bad_input);
+  suite_add_tcase(s, tc);
+  /* Tests that expose a library bug; last, so that under CK_FORK=no
+   * (valgrind) a crash here does not hide the other results. */
+  tc = tcase_create("bugs");
+  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, poll_cancel_during_poll);
   tcase_add_test(tc, poll_select_loser_during_poll);
   suite_add_tcase(s, tc);
