@@ -186,8 +186,10 @@ typedef int (*uva_poll_fn)(void *state, uva_waker_t *waker, uva_result_t *out);
  * the loop soon after this call, then once after each wake-up, until it
  * returns something other than UVA_PENDING.  state_free (may be NULL) is
  * called with state exactly once, on the loop's thread, when the future has
- * settled or been cancelled.  Fails with UV_EINVAL if loop or fn is NULL,
- * UV_ENOMEM without memory (state_free is called then too). */
+ * settled or been cancelled.  Cancelling it from inside its own poll function
+ * (directly, or through a select that the poll settles) takes effect when
+ * that poll returns.  Fails with UV_EINVAL if loop or fn is NULL, UV_ENOMEM
+ * without memory (state_free is called then too). */
 UVA_EXTERN uva_future_t *uva_future_poll(uv_loop_t *loop, uva_poll_fn fn,
                                          void *state, uva_free_cb state_free);
 

@@ -14,6 +14,8 @@ struct uva_waker_s {
   uva__remote_t remote;
 };
 
+#define F_POLLING (UVA__F_KIND0 << 0) /* fn is running */
+
 struct uva__poll_s {
   uva_future_t base;
   uva_poll_fn fn;
@@ -64,18 +66,27 @@ static void poll_run(uva_future_t *f) {
   out.status = 0;
   out.value.u64 = 0;
   out.free_fn = NULL;
+  f->flags |= F_POLLING;
   status = p->fn(p->state, p->waker, &out);
-  if (status == UVA_PENDING)
+  f->flags &= ~F_POLLING;
+  if (f->flags & UVA__F_CANCEL)
+    status = UV_ECANCELED; /* cancelled from inside the poll */
+  else if (status == UVA_PENDING)
     return;
-  if (status > 0)
+  else if (status > 0)
     status = UV_EINVAL;
   if (status != 0 && out.free_fn != NULL)
     out.free_fn(out.value.ptr);
   poll_finish(p, status, status == 0 ? &out : NULL);
 }
 
+/* A poll in progress still uses the state and the waker: it finishes when
+ * the poll function returns. */
 static void poll_cancel(uva_future_t *f) {
-  poll_finish((uva__poll_t *)f, UV_ECANCELED, NULL);
+  if (f->flags & F_POLLING)
+    f->flags |= UVA__F_CANCEL;
+  else
+    poll_finish((uva__poll_t *)f, UV_ECANCELED, NULL);
 }
 
 static void poll_release(uva_future_t *f) {

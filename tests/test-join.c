@@ -259,7 +259,7 @@ END_TEST
 
 static int then_calls;
 static int then_status;
-static void then_rec(int status, uva_value_t value, void *data) {
+static void then_note(int status, uva_value_t value, void *data) {
   (void)data;
   then_calls++;
   then_status = status;
@@ -275,7 +275,7 @@ START_TEST(join_consumed_entry) {
   /* an entry already consumed by a then-callback */
   uva_future_t *u = uva_future_new(loop);
   then_calls = 0;
-  ck_assert_int_eq(uva_future_then(u, then_rec, NULL), 0);
+  ck_assert_int_eq(uva_future_then(u, then_note, NULL), 0);
   fs[0] = uva_ready(loop, malloc(4), count_free);
   fs[1] = u;
   ck_assert_int_eq(uva_block_on(loop, uva_join(loop, fs, 2, res), NULL),
@@ -799,9 +799,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, select_task_wins);
   tcase_add_test(tc, select_in_task);
   suite_add_tcase(s, tc);
-  /* Tests that expose library bugs; last, so that under CK_FORK=no (valgrind)
-   * a crash here does not hide the other cases' results. */
-  tc = tcase_create("bugs");
+  /* Regression tests for bugs these suites found (fixed). */
+  tc = tcase_create("regressions");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, join_bad_input_frees_last_object);
   tcase_add_test(tc, join_loopless_failed_child);

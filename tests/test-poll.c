@@ -257,7 +257,7 @@ END_TEST
 static int then_calls;
 static int then_status;
 static uint64_t then_value;
-static void then_rec(int status, uva_value_t value, void *data) {
+static void then_note(int status, uva_value_t value, void *data) {
   (void)data;
   then_calls++;
   then_status = status;
@@ -272,7 +272,7 @@ START_TEST(poll_thread_keeps_loop_alive) {
   then_calls = 0;
   ck_assert_int_eq(
       uva_future_then(uva_future_poll(loop, poll_thread, &st, pstate_free),
-                      then_rec, NULL),
+                      then_note, NULL),
       0);
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(then_calls, 1);
@@ -683,9 +683,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, poll_clone_on_loop_thread_outlives_future);
   tcase_add_test(tc, poll_bad_input);
   suite_add_tcase(s, tc);
-  /* Tests that expose a library bug; last, so that under CK_FORK=no
-   * (valgrind) a crash here does not hide the other results. */
-  tc = tcase_create("bugs");
+  /* Regression tests for bugs these suites found (fixed). */
+  tc = tcase_create("regressions");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, poll_cancel_during_poll);
   tcase_add_test(tc, poll_select_loser_during_poll);
