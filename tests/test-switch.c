@@ -8,6 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define REGISTER_STACK(lo, hi) VALGRIND_STACK_REGISTER(lo, hi)
+#endif
+#endif
+#ifndef REGISTER_STACK
+#define REGISTER_STACK(lo, hi) ((void)(lo), (void)(hi))
+#endif
 
 static uva__ctx_t main_ctx;
 static uva__stack_t *co[2];
@@ -33,6 +42,7 @@ static uva__stack_t *make_stack(size_t size) {
   s->map_size = size;
   s->lo = map;
   s->hi = (char *)s;
+  REGISTER_STACK(s->lo, s->hi);
   return s;
 }
 
