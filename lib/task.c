@@ -241,21 +241,19 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
   uva__loop_t *L;
   int status;
 
-  if (f == NULL)
-    return UV_EINVAL;
-  if (f->flags & UVA__F_STATIC)
-    return t == NULL ? UV_EINVAL : f->status;
-  if (f->consumer != UVA__C_NONE)
-    return UV_EINVAL; /* already consumed: not ours to touch */
-  if (t == NULL || f->L != t->base.L) {
+  if (f == NULL || f->consumer != UVA__C_NONE)
+    return UV_EINVAL; /* a consumed future is not ours to touch */
+  if (t == NULL || (f->L != NULL && f->L != t->base.L)) {
     uva_future_free(f);
     return UV_EINVAL;
   }
-  L = f->L;
   if (take_cancel(t)) {
     uva_future_free(f);
     return UV_ECANCELED;
   }
+  if (f->flags & UVA__F_STATIC)
+    return f->status;
+  L = f->L;
   if (f->state == UVA__PENDING) {
     f->consumer = UVA__C_TASK;
     f->waiter = t;

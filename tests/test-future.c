@@ -211,6 +211,58 @@ START_TEST(then_order) {
 }
 END_TEST
 
+static size_t n_malloc, n_free;
+static void *count_malloc(size_t n) {
+  n_malloc++;
+  return malloc(n);
+}
+static void *count_realloc(void *p, size_t n) {
+  if (p == NULL)
+    n_malloc++;
+  return realloc(p, n);
+}
+static void *count_calloc(size_t n, size_t m) {
+  n_malloc++;
+  return calloc(n, m);
+}
+static void count_free_fn(void *p) {
+  if (p != NULL)
+    n_free++;
+  free(p);
+}
+
+static int alloc_task(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  uva_value_t v;
+  int st = uva_await(uva_sleep(loop, 1), NULL);
+  if (st == 0)
+    st = uva_await(uva_ready_u64(loop, 9), &v);
+  r->value.u64 = v.u64;
+  return st;
+}
+
+START_TEST(replace_allocator) {
+  ck_assert_int_eq(uva_replace_allocator(NULL, realloc, calloc, free), UV_EINVAL);
+  ck_assert_int_eq(uva_replace_allocator(malloc, NULL, calloc, free), UV_EINVAL);
+  ck_assert_int_eq(uva_replace_allocator(malloc, realloc, NULL, free), UV_EINVAL);
+  ck_assert_int_eq(uva_replace_allocator(malloc, realloc, calloc, NULL), UV_EINVAL);
+  n_malloc = n_free = 0;
+  ck_assert_int_eq(uva_replace_allocator(count_malloc, count_realloc, count_calloc,
+                                         count_free_fn), 0);
+  {
+    LOOP_INIT(loop);
+    uva_value_t v;
+    ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, alloc_task, loop), &v), 0);
+    ck_assert_uint_eq(v.u64, 9);
+    LOOP_CLOSE_NOW(loop);
+  }
+  /* uva's memory went through the replacement, and all of it came back */
+  ck_assert_uint_gt(n_malloc, 0);
+  ck_assert_uint_eq(n_malloc, n_free);
+  ck_assert_int_eq(uva_replace_allocator(malloc, realloc, calloc, free), 0);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("future");
   TCase *tc = tcase_create("core");
@@ -227,6 +279,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, detach);
   tcase_add_test(tc, result_free);
   tcase_add_test(tc, then_order);
+  tcase_add_test(tc, replace_allocator);
   suite_add_tcase(s, tc);
   return s;
 }
