@@ -270,9 +270,12 @@ UVA_EXTERN int uva_in_task(void);
  * cancelled while running in the thread pool also finishes there).  Returns
  * UV_EINVAL if loop or f is NULL or f belongs to another loop; UV_EBUSY when
  * called from inside a task or a uva callback (uv_run is not reentrant);
- * UV_EAGAIN when the loop runs out of work while f is still pending (nothing
- * is left that could settle it; f is cancelled and freed).  In every case f
- * is consumed. */
+ * UV_EAGAIN when the loop runs out of work while f is still pending: no
+ * active handle or request is left and no task is ready, so nothing could
+ * settle it.  f is then cancelled, what that wakes runs (a task's clean-up),
+ * and f is freed.  A pending poll future or a waiting channel receive is
+ * pending work (another thread may wake it): block_on waits for it.  In
+ * every case f is consumed. */
 UVA_EXTERN int uva_block_on(uv_loop_t *loop, uva_future_t *f,
                             uva_value_t *value);
 

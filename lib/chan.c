@@ -31,6 +31,7 @@ struct uva_chan_s {
   int blocked;         /* threads waiting for room */
   atomic_size_t staged; /* scount, readable without the lock */
   atomic_int parked;    /* receivers are waiting on the loop */
+  int waiting;          /* loop side: parked, and holding a remote wait */
   uva__remote_t remote;
 };
 
@@ -100,8 +101,28 @@ static void ring_pop(uva_chan_t *ch, void *out) {
   ch->count--;
 }
 
-/* The last parked receiver left: the loop no longer needs wake-ups. */
+/* The first receiver waits: wake-ups from other threads are needed now.
+ * Returns 0 or the error of opening uva's async handle. */
+static int park(uva_chan_t *ch) {
+  int err;
+
+  if (ch->waiting)
+    return 0;
+  err = uva__remote_wait_begin(ch->L);
+  if (err != 0)
+    return err;
+  ch->waiting = 1;
+  /* Publish, then look at the staged count (uva_chan_recv does): a thread
+   * stages, then looks here; one of the two sees the other. */
+  atomic_store(&ch->parked, 1);
+  return 0;
+}
+
+/* The last waiting receiver left: the loop no longer needs wake-ups. */
 static void unpark(uva_chan_t *ch) {
+  if (!ch->waiting)
+    return;
+  ch->waiting = 0;
   atomic_store_explicit(&ch->parked, 0, memory_order_relaxed);
   uva__remote_wait_end(ch->L);
 }
@@ -374,14 +395,12 @@ uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
       r->base.status = err;
       return &r->base;
     }
-    /* the first receiver to wait: wake-ups from threads are needed now */
-    err = uva__remote_wait_begin(ch->L);
+    err = park(ch);
     if (err != 0) {
       r->base.state = UVA__SETTLED;
       r->base.status = err;
       return &r->base;
     }
-    atomic_store(&ch->parked, 1);
   }
   r->ch = ch;
   r->out = out;

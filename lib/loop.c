@@ -303,19 +303,22 @@ static void async_close_cb(uv_handle_t *h) {
 static void async_cb(uv_async_t *h) {
   uva__async_t *a = uva__container_of(h, uva__async_t, handle);
   uva__loop_t *L = a->L;
-  uva__remote_t *r, *next;
+  uva__remote_t *r;
 
   uva__cb_enter(L);
-  uv_mutex_lock(&L->remote_lock);
-  r = L->inbox;
-  L->inbox = NULL;
-  for (next = r; next != NULL; next = next->next)
-    next->queued = 0;
-  uv_mutex_unlock(&L->remote_lock);
-  /* The list is ours now; a node may be posted again while we walk it, so
-   * read next before the callback. */
-  for (; r != NULL; r = next) {
-    next = r->next;
+  /* One node at a time: a callback may cancel or free nodes that are still
+   * waiting (uva__remote_cancel then finds them on the inbox), and another
+   * thread may post again meanwhile. */
+  for (;;) {
+    uv_mutex_lock(&L->remote_lock);
+    r = L->inbox;
+    if (r != NULL) {
+      L->inbox = r->next;
+      r->queued = 0;
+    }
+    uv_mutex_unlock(&L->remote_lock);
+    if (r == NULL)
+      break;
     r->cb(r);
   }
   uva__cb_leave(L);

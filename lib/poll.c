@@ -42,6 +42,8 @@ static void waker_remote_cb(uva__remote_t *r) {
 static void poll_finish(uva__poll_t *p, int status, uva_result_t *out) {
   uva_waker_t *w = p->waker;
   uva__loop_t *L = p->base.L;
+  uva_free_cb state_free = p->state_free;
+  void *state = p->state;
 
   uv_mutex_lock(&w->lock);
   w->f = NULL;
@@ -50,12 +52,14 @@ static void poll_finish(uva__poll_t *p, int status, uva_result_t *out) {
   p->waker = NULL;
   waker_unref(w);
   uva__remote_wait_end(L);
-  if (p->state_free != NULL)
-    p->state_free(p->state);
+  /* Settle first (it may free p), then free the state: user code in
+   * state_free then finds the future settled, not half finished. */
   if (out != NULL)
     uva__settle(&p->base, status, out->value, out->free_fn);
   else
     uva__settle_err(&p->base, status);
+  if (state_free != NULL)
+    state_free(state);
 }
 
 static void poll_run(uva_future_t *f) {

@@ -289,7 +289,7 @@ int uva_yield(void) {
 
 int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
   uva__loop_t *L;
-  int status;
+  int status, deadlocked = 0;
 
   if (f == NULL)
     return UV_EINVAL;
@@ -310,9 +310,16 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
   while (f->state == UVA__PENDING) {
     int alive = uv_run(loop, UV_RUN_ONCE);
     if (f->state == UVA__PENDING && !alive && L->rq_head == NULL) {
-      f->consumer = UVA__C_NONE;
-      uva_future_free(f);
-      return UV_EAGAIN;
+      if (deadlocked) {
+        /* cancelled, and still nothing can settle it: let it go */
+        f->consumer = UVA__C_DETACHED;
+        status = UV_EAGAIN;
+        goto done;
+      }
+      /* Nothing left could settle f: cancel it, and run what that wakes
+       * (a task's clean-up) before reporting. */
+      deadlocked = 1;
+      uva__future_cancel(f);
     }
   }
   /* Let libuv finish closing uva's handles (a timer that just fired, say),
@@ -322,11 +329,12 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
   while (L->closing > 0)
     uv_run(loop, UV_RUN_NOWAIT);
   f->consumer = UVA__C_DETACHED;
-  status = f->status;
+  status = deadlocked ? UV_EAGAIN : f->status;
   if (status == 0 && value != NULL) {
     *value = f->value;
     f->free_fn = NULL;
   }
   uva__future_destroy(f);
+done:
   return status;
 }

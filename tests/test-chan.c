@@ -381,6 +381,87 @@ START_TEST(close_wakes_blocked_thread) {
 }
 END_TEST
 
+static uva_chan_t *late_ch;
+static void late_sender(void *arg) {
+  int m = 42;
+  (void)arg;
+  uv_sleep(50);
+  uva_chan_send_blocking(late_ch, &m);
+}
+
+/* Found in review: two receives of one channel inside a select both gave up
+ * their wait when the channel closed, so the loop stopped listening to other
+ * threads and a later send_blocking was lost. */
+START_TEST(select_of_two_receives_then_thread) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  int a, b, c = 0;
+  uva_result_t win;
+  uv_thread_t th;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  uva_future_t *kids[2] = {uva_chan_recv(ch, &a), uva_chan_recv(ch, &b)};
+  uva_future_t *sel = uva_select(loop, kids, 2, &win);
+  ck_assert_int_eq(uva_chan_close(ch), 0);
+  ck_assert_int_eq(uva_block_on(loop, sel, NULL), 0);
+  ck_assert_int_eq(win.status, UV_EOF);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &late_ch), 0);
+  ck_assert_int_eq(uv_thread_create(&th, late_sender, NULL), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_chan_recv(late_ch, &c), NULL), 0);
+  ck_assert_int_eq(c, 42);
+  uv_thread_join(&th);
+  uva_chan_free(late_ch);
+  uva_chan_free(ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static uva_waker_t *kept_waker;
+static uva_chan_t *walk_ch;
+static int pending_poll(void *s, uva_waker_t *w, uva_result_t *o) {
+  (void)s;
+  (void)o;
+  if (kept_waker == NULL)
+    kept_waker = uva_waker_clone(w);
+  return UVA_PENDING;
+}
+static void wake_then_send(void *arg) {
+  int m = 7;
+  (void)arg;
+  uva_waker_wake(kept_waker);   /* the inbox holds the waker */
+  uva_waker_drop(kept_waker);   /* only the future's reference is left */
+  uva_chan_send_blocking(walk_ch, &m); /* and the channel */
+}
+static void hold_loop_thread(uv_timer_t *t) {
+  uv_thread_t th;
+  uv_thread_create(&th, wake_then_send, NULL);
+  uv_thread_join(&th);
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+/* Found in review: while uva walked its cross-thread inbox, the channel's
+ * callback settled a select that freed the poll future whose waker was next
+ * on the walk. */
+START_TEST(inbox_walk_survives_frees) {
+  LOOP_INIT(loop);
+  int out = 0;
+  uva_result_t win;
+  uv_timer_t t;
+  kept_waker = NULL;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 4, &walk_ch), 0);
+  uva_future_t *kids[2] = {uva_chan_recv(walk_ch, &out),
+                           uva_future_poll(loop, pending_poll, NULL, NULL)};
+  uva_future_t *sel = uva_select(loop, kids, 2, &win);
+  uv_timer_init(loop, &t);
+  uv_timer_start(&t, hold_loop_thread, 10, 0);
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, sel, &v), 0);
+  ck_assert_uint_eq(v.u64, 0);
+  ck_assert_int_eq(out, 7);
+  uva_chan_free(walk_ch);
+  LOOP_CLOSE(loop); /* the user's timer closes in the next run */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("chan");
   TCase *tc = tcase_create("core");
@@ -394,6 +475,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, cancelled_recv_never_writes);
   tcase_add_test(tc, threads_send_blocking);
   tcase_add_test(tc, close_wakes_blocked_thread);
+  tcase_add_test(tc, select_of_two_receives_then_thread);
+  tcase_add_test(tc, inbox_walk_survives_frees);
   suite_add_tcase(s, tc);
   return s;
 }

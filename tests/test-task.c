@@ -245,6 +245,29 @@ START_TEST(block_on_deadlock) {
 END_TEST
 
 static int started;
+static uva_future_t *orphan;
+static int orphan_cleaned;
+static int awaits_orphan(void *arg, uva_result_t *r) {
+  (void)arg;
+  (void)r;
+  ck_assert_int_eq(uva_await(orphan, NULL), UV_ECANCELED);
+  orphan_cleaned = 1; /* the task got to clean up before block_on returned */
+  return 0;
+}
+
+/* Found in review: block_on gave up on a task without letting it run its
+ * cancellation, leaving it queued and the loop busy. */
+START_TEST(block_on_deadlock_task) {
+  LOOP_INIT(loop);
+  orphan_cleaned = 0;
+  orphan = uva_future_new(loop);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, awaits_orphan, NULL), NULL), UV_EAGAIN);
+  ck_assert_int_eq(orphan_cleaned, 1);
+  ck_assert_int_eq(uva_future_resolve_u64(orphan, 1), UV_ECANCELED);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
 static int waits_on_sleep(void *arg, uva_result_t *r) {
   uv_loop_t *loop = arg;
   (void)r;
@@ -359,6 +382,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, custom_stack_size);
   tcase_add_test(tc, block_on_in_task);
   tcase_add_test(tc, block_on_deadlock);
+  tcase_add_test(tc, block_on_deadlock_task);
   tcase_add_test(tc, many_suspended_tasks);
   tcase_add_test(tc, switch_many_times);
   tcase_add_test(tc, stack_overflow_reported);
