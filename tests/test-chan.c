@@ -2,6 +2,8 @@
  * receivers, senders on other threads. */
 #include "test-util.h"
 
+#include <stdatomic.h>
+
 typedef struct {
   uv_loop_t *loop;
   uva_chan_t *ch;
@@ -343,16 +345,22 @@ START_TEST(threads_send_blocking) {
 }
 END_TEST
 
+static atomic_int first_sent;
 static void blocked_sender(void *arg) {
   tctx_t *t = arg;
   uint64_t v = 1;
-  t->result = uva_chan_send_blocking(t->ch, &v); /* fills */
-  if (t->result == 0)
-    t->result = uva_chan_send_blocking(t->ch, &v); /* blocks, then EPIPE */
+  int st = uva_chan_send_blocking(t->ch, &v); /* fills */
+  atomic_store(&first_sent, 1);
+  if (st == 0)
+    st = uva_chan_send_blocking(t->ch, &v); /* blocks (or finds it closed) */
+  t->result = st;
 }
 
+/* Closes the channel once the thread's first message is in. */
 static void close_later(uv_timer_t *h) {
   uva_chan_t *ch = h->data;
+  if (!atomic_load(&first_sent))
+    return; /* ticks again */
   ck_assert_int_eq(uva_chan_close(ch), 0);
   uv_close((uv_handle_t *)h, NULL);
 }
@@ -369,7 +377,8 @@ START_TEST(close_wakes_blocked_thread) {
   ck_assert_int_eq(uv_thread_create(&th, blocked_sender, &tc), 0);
   uv_timer_init(loop, &t);
   t.data = ch; /* our own handle: its data field is ours */
-  uv_timer_start(&t, close_later, 50, 0);
+  atomic_store(&first_sent, 0);
+  uv_timer_start(&t, close_later, 20, 10);
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
   uv_thread_join(&th);
   ck_assert_int_eq(tc.result, UV_EPIPE);
