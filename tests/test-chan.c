@@ -374,10 +374,10 @@ START_TEST(close_wakes_blocked_thread) {
   uint64_t v;
   ck_assert_int_eq(uva_chan_new(loop, sizeof(uint64_t), 1, &ch), 0);
   tc = (tctx_t){ch, 0, 0, 1};
+  atomic_store(&first_sent, 0);
   ck_assert_int_eq(uv_thread_create(&th, blocked_sender, &tc), 0);
   uv_timer_init(loop, &t);
   t.data = ch; /* our own handle: its data field is ours */
-  atomic_store(&first_sent, 0);
   uv_timer_start(&t, close_later, 20, 10);
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
   uv_thread_join(&th);
