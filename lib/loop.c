@@ -57,9 +57,17 @@ static void reg_init(void) {
 
 uva__loop_t *uva__loop_running(void) { return tls_running; }
 
-int uva__on_loop_thread(uva__loop_t *L) {
+/* owner is written by the loop's thread and read by others: relaxed atomics
+ * (a thread asking whether it is the loop's own only needs its own value). */
+static void set_owner(uva__loop_t *L) {
   uv_thread_t self = uv_thread_self();
-  return uv_thread_equal(&self, &L->owner);
+  __atomic_store(&L->owner, &self, __ATOMIC_RELAXED);
+}
+
+int uva__on_loop_thread(uva__loop_t *L) {
+  uv_thread_t self = uv_thread_self(), owner;
+  __atomic_load(&L->owner, &owner, __ATOMIC_RELAXED);
+  return uv_thread_equal(&self, &owner);
 }
 
 uva__loop_t *uva__loop_get(uv_loop_t *loop) {
@@ -83,7 +91,7 @@ uva__loop_t *uva__loop_get(uv_loop_t *loop) {
     }
     if (L != NULL) {
       L->loop = loop;
-      L->owner = uv_thread_self();
+      set_owner(L);
       L->reg_next = reg_head;
       reg_head = L;
     }
@@ -262,7 +270,7 @@ void uva__drain(uva__loop_t *L) {
 
   L->draining = 1;
   L->budget = UVA__BUDGET;
-  L->owner = uv_thread_self();
+  set_owner(L);
   tls_running = L;
   while ((f = L->rq_head) != NULL && L->budget-- > 0) {
     L->rq_head = f->next;
