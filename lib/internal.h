@@ -106,8 +106,6 @@ uva_future_t *uva__failed(uva__loop_t *L, int err);
 void uva__settle(uva_future_t *f, int status, uva_value_t value,
                  uva_free_cb free_fn);
 void uva__settle_err(uva_future_t *f, int status);
-/* Consumer side: take over f (set consumer to c).  Returns 0, or UV_EINVAL
- * when f already has a consumer. */
 /* Destroys a settled, consumed f: frees any value nobody took, then releases
  * it.  Safe while f is queued (deferred). */
 void uva__future_destroy(uva_future_t *f);
@@ -272,7 +270,6 @@ void uva__stack_put(uva__loop_t *L, uva__stack_t *s);
 void uva__stack_pool_free(uva__loop_t *L);
 /* Aborts with a clear message if the stack's canary was overwritten. */
 void uva__stack_check(const uva__stack_t *s);
-size_t uva__stack_default(void);
 /* Once per thread that runs tasks: the alternate signal stack on which a
  * guard-page hit is reported. */
 void uva__stack_thread_init(void);

@@ -196,7 +196,7 @@ static uva__stack_t *stack_map(size_t size) {
   return s;
 }
 
-size_t uva__stack_default(void) {
+static size_t stack_default(void) {
   return (UVA_STACK_DEFAULT + page_size() - 1) & ~(page_size() - 1);
 }
 
@@ -204,10 +204,10 @@ uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size) {
   uva__stack_t *s;
 
   if (size == 0)
-    size = uva__stack_default();
+    size = stack_default();
   else
     size = (size + page_size() - 1) & ~(page_size() - 1);
-  if (size == uva__stack_default() && L->stack_pool != NULL) {
+  if (size == stack_default() && L->stack_pool != NULL) {
     s = L->stack_pool;
     L->stack_pool = s->next;
     L->stack_pool_n--;
@@ -238,7 +238,7 @@ void uva__stack_check(const uva__stack_t *s) {
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s) {
   uva__stack_check(s);
   L->stacks_live--;
-  if (s->map_size == uva__stack_default() + page_size() &&
+  if (s->map_size == stack_default() + page_size() &&
       L->stack_pool_n < UVA__POOL_MAX) {
     s->next = L->stack_pool;
     L->stack_pool = s;

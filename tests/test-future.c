@@ -1,11 +1,6 @@
 /* The future core: settle once, one consumer, then, cancel, free, values. */
 #include "test-util.h"
 
-static int frees;
-static void count_free(void *p) {
-  frees++;
-  free(p);
-}
 
 START_TEST(version) {
   ck_assert_uint_eq(uva_version(), UVA_VERSION_HEX);

@@ -1,11 +1,6 @@
 /* Join and select: uva_join (join!) and uva_select (select!). */
 #include "test-util.h"
 
-static int frees;
-static void count_free(void *p) {
-  frees++;
-  free(p);
-}
 
 /* A pending user future kept alive through a test, so that uva's state for
  * the loop outlives the futures the test frees (see
@@ -236,10 +231,9 @@ START_TEST(join_bad_input) {
 }
 END_TEST
 
-/* BUG: when the entries a failing uva_join frees are the last uva objects on
- * the loop, freeing them frees uva's loop state, and uva_join then makes its
- * failed future from that freed state (use after free: the future's free
- * later crashes or corrupts memory). */
+/* Regression: when the entries a failing uva_join frees were the last uva
+ * objects on the loop, freeing them freed uva's loop state, and uva_join then
+ * made its failed future from that freed state (use after free). */
 START_TEST(join_bad_input_frees_last_object) {
   LOOP_INIT(loop);
   uva_future_t *fs[1];
@@ -305,10 +299,9 @@ END_TEST
 
 /* A future that failed before it had a loop (uva_sleep(NULL, ..)) is still a
  * future: join stores its error in its slot.  Doing it twice in one process
- * must work the same both times.  BUG: adopting such a future writes
+ * must work the same both times.  Regression: adopting such a future wrote
  * consumer = DETACHED into the shared static failed future, so from then on
- * every join/select given one fails as a whole with UV_EINVAL ("already
- * consumed"): round 1 fails. */
+ * every join/select given one failed as a whole with UV_EINVAL. */
 START_TEST(join_loopless_failed_child) {
   LOOP_INIT(loop);
   uva_result_t res[2];
@@ -592,8 +585,8 @@ START_TEST(select_error_wins) {
 }
 END_TEST
 
-/* A loopless failed future as the winner, twice in one process.  BUG: as
- * join_loopless_failed_child, round 1 fails. */
+/* A loopless failed future as the winner, twice in one process (the same
+ * regression as join_loopless_failed_child). */
 START_TEST(select_loopless_failed_child) {
   LOOP_INIT(loop);
   uva_result_t w;
@@ -660,7 +653,7 @@ START_TEST(select_bad_input) {
 }
 END_TEST
 
-/* BUG: as join_bad_input_frees_last_object, for uva_select. */
+/* Regression: as join_bad_input_frees_last_object, for uva_select. */
 START_TEST(select_bad_input_frees_last_object) {
   LOOP_INIT(loop);
   uva_future_t *fs[1];

@@ -1,11 +1,6 @@
 /* Time: uva_sleep and uva_timeout. */
 #include "test-util.h"
 
-static int frees;
-static void count_free(void *p) {
-  frees++;
-  free(p);
-}
 
 /* Loop time now, refreshed. */
 static uint64_t now_ms(uv_loop_t *loop) {

@@ -30,6 +30,13 @@ static inline char *test_strdup(const char *s) {
   return p;
 }
 
+/* A free function that counts its calls (each test resets frees). */
+static int frees;
+static inline void count_free(void *p) {
+  frees++;
+  free(p);
+}
+
 /* Records what a uva_future_then callback got. */
 typedef struct {
   int calls;
