@@ -146,7 +146,14 @@ typedef struct {
 } uva__ctx_t;
 
 #define UVA__CACHE_CLASSES 32 /* 16-byte size classes up to 512 bytes */
-#define UVA__CACHE_MAX 1024   /* objects kept per class */
+#define UVA__SLAB_MIN 4096    /* first chunk of a class, in bytes */
+#define UVA__SLAB_MAX 262144  /* chunks double up to this size */
+
+/* A chunk of memory carved into objects of one size class. */
+typedef struct uva__slab_s {
+  struct uva__slab_s *next;
+  size_t size;
+} uva__slab_t;
 
 struct uva__loop_s {
   uv_loop_t *loop;
@@ -188,9 +195,13 @@ struct uva__loop_s {
   /* lifetime */
   size_t objects; /* futures and channels alive */
 
-  /* object cache */
+  /* object slabs: per size class a free list, then the unused tail of the
+   * class's newest chunk */
   void *cache[UVA__CACHE_CLASSES];
-  uint32_t cache_n[UVA__CACHE_CLASSES];
+  char *bump[UVA__CACHE_CLASSES];
+  char *bump_end[UVA__CACHE_CLASSES];
+  size_t slab_next[UVA__CACHE_CLASSES]; /* size of the class's next chunk */
+  uva__slab_t *slabs;                   /* every chunk, freed with L */
 };
 
 /* The state of loop, made on first use.  NULL without memory. */
@@ -236,13 +247,15 @@ void uva__closed(uva__loop_t *L);
 
 /* ---- tasks (task.c) ----------------------------------------------------- */
 
+/* A task is its own join future, 64 bytes in all.  While the join future is
+ * pending its value fields are unused, so the task keeps its own data there:
+ * before the first run value.ptr is arg, free_fn is fn and status the stack
+ * size in KiB; once started, value.ptr is the task's stack. */
 typedef struct uva__task_s {
-  uva_future_t base; /* the join future */
-  union {
-    uva_task_fn fn;     /* before the first run */
-    uva__stack_t *stack; /* once started */
-  } u;
+  uva_future_t base;
 } uva__task_t;
+
+#define uva__task_stack(t) ((uva__stack_t *)(t)->base.value.ptr)
 
 /* Puts a task suspended in uva_await back on the run queue. */
 void uva__task_wake(void *task);
@@ -267,6 +280,8 @@ struct uva__stack_s {
 
 uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size);
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s);
+/* Whether s has the default size (what a task spawned without a size gets). */
+int uva__stack_is_default(const uva__stack_t *s);
 void uva__stack_pool_free(uva__loop_t *L);
 /* Aborts with a clear message if the stack's canary was overwritten. */
 void uva__stack_check(const uva__stack_t *s);

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef UVA__ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 /* ---- allocator ---------------------------------------------------------- */
 
 static void *(*uva__malloc_fn)(size_t) = malloc;
@@ -108,7 +112,7 @@ uva__loop_t *uva__loop_get(uv_loop_t *loop) {
 
 static void loop_free(uva__loop_t *L) {
   uva__loop_t **pp;
-  unsigned i;
+  uva__slab_t *slab;
 
   uv_mutex_lock(&reg_lock);
   for (pp = &reg_head; *pp != NULL; pp = &(*pp)->reg_next)
@@ -122,13 +126,12 @@ static void loop_free(uva__loop_t *L) {
     tls_loop = NULL, tls_state = NULL;
 
   uva__stack_pool_free(L);
-  for (i = 0; i < UVA__CACHE_CLASSES; i++) {
-    void *p = L->cache[i];
-    while (p != NULL) {
-      void *next = *(void **)p;
-      uva__free(p);
-      p = next;
-    }
+  while ((slab = L->slabs) != NULL) {
+    L->slabs = slab->next;
+#ifdef UVA__ASAN
+    ASAN_UNPOISON_MEMORY_REGION(slab, slab->size);
+#endif
+    uva__free(slab);
   }
   uv_mutex_destroy(&L->remote_lock);
   uva__free(L);
@@ -140,23 +143,61 @@ void uva__loop_maybe_free(uva__loop_t *L) {
     loop_free(L);
 }
 
-/* ---- object cache ------------------------------------------------------- */
+/* ---- object slabs ------------------------------------------------------ */
 
-/* Fixed-size objects (futures, tasks, requests) come back to a per-loop free
- * list per 16-byte size class, so that steady-state work allocates
- * nothing. */
+/* Fixed-size objects (futures, tasks, requests, channels) live in per-loop
+ * slabs: one free list per 16-byte size class, refilled by carving chunks
+ * that double from 4 KiB to 256 KiB.  Steady-state work therefore calls no
+ * allocator at all, and an object costs its size rounded up to 16 bytes with
+ * no header.  Chunks go back to the allocator when the loop state is freed
+ * (when nothing of uva is left on the loop), so the memory a loop keeps is
+ * bounded by its peak of live objects.  Larger objects come from
+ * uva__malloc.  Under ASan, free objects are poisoned. */
+static void *slab_refill(uva__loop_t *L, size_t c) {
+  size_t osize = (c + 1) * 16, size = L->slab_next[c];
+  uva__slab_t *slab;
+  char *p;
+
+  if (size < UVA__SLAB_MIN)
+    size = UVA__SLAB_MIN;
+  slab = uva__malloc(size);
+  if (slab == NULL)
+    return NULL;
+  slab->next = L->slabs;
+  slab->size = size;
+  L->slabs = slab;
+  L->slab_next[c] = size < UVA__SLAB_MAX ? size * 2 : size;
+  p = (char *)slab + ((sizeof(*slab) + 15) & ~(size_t)15);
+  L->bump[c] = p + osize;
+  L->bump_end[c] = (char *)slab + size;
+#ifdef UVA__ASAN
+  ASAN_POISON_MEMORY_REGION(L->bump[c], (size_t)(L->bump_end[c] - L->bump[c]));
+#endif
+  return p;
+}
+
 void *uva__obj_alloc(uva__loop_t *L, size_t size) {
   size_t c = (size - 1) / 16;
   void *p;
 
-  if (c < UVA__CACHE_CLASSES && (p = L->cache[c]) != NULL) {
+  if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {
+    p = uva__malloc(size);
+  } else if ((p = L->cache[c]) != NULL) {
+#ifdef UVA__ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, (c + 1) * 16);
+#endif
     L->cache[c] = *(void **)p;
-    L->cache_n[c]--;
+  } else if (L->bump_end[c] - L->bump[c] >= (ptrdiff_t)((c + 1) * 16)) {
+    p = L->bump[c];
+    L->bump[c] += (c + 1) * 16;
+#ifdef UVA__ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, (c + 1) * 16);
+#endif
   } else {
-    p = uva__malloc(c < UVA__CACHE_CLASSES ? (c + 1) * 16 : size);
-    if (p == NULL)
-      return NULL;
+    p = slab_refill(L, c);
   }
+  if (p == NULL)
+    return NULL;
   L->objects++;
   return p;
 }
@@ -164,12 +205,14 @@ void *uva__obj_alloc(uva__loop_t *L, size_t size) {
 void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
   size_t c = (size - 1) / 16;
 
-  if (c < UVA__CACHE_CLASSES && L->cache_n[c] < UVA__CACHE_MAX) {
+  if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {
+    uva__free(p);
+  } else {
     *(void **)p = L->cache[c];
     L->cache[c] = p;
-    L->cache_n[c]++;
-  } else {
-    uva__free(p);
+#ifdef UVA__ASAN
+    ASAN_POISON_MEMORY_REGION(p, (c + 1) * 16);
+#endif
   }
   L->objects--;
   if (L->objects == 0)

@@ -61,8 +61,8 @@ static void write_str(const char *p) {
 static void segv_handler(int sig, siginfo_t *si, void *ctx) {
   uva__loop_t *L = uva__loop_running();
 
-  if (L != NULL && L->current != NULL && L->current->u.stack != NULL) {
-    const uva__stack_t *s = L->current->u.stack;
+  if (L != NULL && L->current != NULL) {
+    const uva__stack_t *s = uva__task_stack(L->current);
     const char *a = si->si_addr;
     if (s->guarded && a >= (const char *)s->map && a < s->lo) {
       char num[32], *e = num + sizeof(num) - 1;
@@ -235,10 +235,14 @@ void uva__stack_check(const uva__stack_t *s) {
   }
 }
 
+int uva__stack_is_default(const uva__stack_t *s) {
+  return s->map_size == stack_default() + page_size();
+}
+
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s) {
   uva__stack_check(s);
   L->stacks_live--;
-  if (s->map_size == stack_default() + page_size() &&
+  if (uva__stack_is_default(s) &&
       L->stack_pool_n < UVA__POOL_MAX) {
     s->next = L->stack_pool;
     L->stack_pool = s;

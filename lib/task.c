@@ -48,13 +48,48 @@ static void enter_from_main(uva__loop_t *L, uva__task_t *t) {
 #ifdef UVA__ASAN
   L->from_main = 1;
 #endif
-  switch_ctx(L, &L->main_ctx, &t->u.stack->ctx, 0);
+  switch_ctx(L, &L->main_ctx, &uva__task_stack(t)->ctx, 0);
   /* back on the loop's stack */
   L->current = NULL;
   if (L->dead_stack != NULL) {
     uva__stack_put(L, L->dead_stack);
     L->dead_stack = NULL;
   }
+}
+
+/* Binds the not yet started t to stack s. */
+static void task_bind(uva__task_t *t, uva__stack_t *s) {
+  uva_future_t *f = &t->base;
+
+  s->task = t;
+  s->fn = (uva_task_fn)(uintptr_t)f->free_fn;
+  s->arg = f->value.ptr;
+  s->awaiting = NULL;
+  f->value.ptr = s;
+  f->free_fn = NULL;
+  f->status = 0;
+  f->flags |= F_STARTED;
+}
+
+/* A task that finished on s: when the queue's next item is a task that has
+ * not started yet and wants a default stack, takes it off the queue and binds
+ * it to s, so that it runs right here, with no switch and no stack from the
+ * pool.  NULL when the next item is anything else. */
+static uva__task_t *task_next_fresh(uva__loop_t *L, uva__stack_t *s) {
+  uva_future_t *f = L->rq_head;
+
+  if (f == NULL || f->ops != &task_ops || L->budget <= 0 ||
+      (f->flags & (F_STARTED | UVA__F_DEAD | UVA__F_CANCEL)) ||
+      f->state != UVA__PENDING || f->status != 0 || !uva__stack_is_default(s))
+    return NULL;
+  L->budget--;
+  L->rq_head = f->next;
+  if (L->rq_head == NULL)
+    L->rq_tail = NULL;
+  f->next = NULL;
+  f->flags &= ~UVA__F_QUEUED;
+  task_bind((uva__task_t *)f, s);
+  return (uva__task_t *)f;
 }
 
 static void task_entry(uva__stack_t *s) {
@@ -75,24 +110,28 @@ static void task_entry(uva__stack_t *s) {
     L->from_main = 0;
   }
 #endif
-  r.status = 0;
-  r.value.u64 = 0;
-  r.free_fn = NULL;
-  status = s->fn(s->arg, &r);
-  if (status > 0)
-    status = UV_EINVAL; /* a body returns 0 or a negative error */
-  if ((t->base.flags & UVA__F_CANCEL) || status != 0) {
-    if (r.free_fn != NULL)
-      r.free_fn(r.value.ptr);
-    if (t->base.flags & UVA__F_CANCEL)
-      status = UV_ECANCELED;
+  do {
+    L->current = t;
+    r.status = 0;
     r.value.u64 = 0;
     r.free_fn = NULL;
-  }
-  uva__stack_check(s);
+    status = s->fn(s->arg, &r);
+    if (status > 0)
+      status = UV_EINVAL; /* a body returns 0 or a negative error */
+    if ((t->base.flags & UVA__F_CANCEL) || status != 0) {
+      if (r.free_fn != NULL)
+        r.free_fn(r.value.ptr);
+      if (t->base.flags & UVA__F_CANCEL)
+        status = UV_ECANCELED;
+      r.value.u64 = 0;
+      r.free_fn = NULL;
+    }
+    uva__stack_check(s);
+    L->current = NULL; /* settling reuses t's fields, and may free t */
+    uva__settle(&t->base, status, r.value, r.free_fn);
+  } while ((t = task_next_fresh(L, s)) != NULL);
+  /* s goes back to the pool once the loop's stack runs */
   L->dead_stack = s;
-  /* May free t (a detached task); s stays until the loop's stack runs. */
-  uva__settle(&t->base, status, r.value, r.free_fn);
   switch_ctx(L, &s->ctx, &L->main_ctx, 1);
   __builtin_unreachable();
 }
@@ -111,14 +150,7 @@ static int task_start(uva__loop_t *L, uva__task_t *t) {
     uva__settle_err(f, UV_ENOMEM);
     return UV_ENOMEM;
   }
-  s->task = t;
-  s->fn = t->u.fn;
-  s->arg = f->value.ptr;
-  s->awaiting = NULL;
-  f->value.ptr = NULL;
-  f->status = 0;
-  f->flags |= F_STARTED;
-  t->u.stack = s;
+  task_bind(t, s);
   uva__ctx_make(s, task_entry);
   return 0;
 }
@@ -127,7 +159,7 @@ static int task_start(uva__loop_t *L, uva__task_t *t) {
  * queue: switches straight to the next queued task when there is one, else
  * back to the loop's stack. */
 static void suspend(uva__loop_t *L, uva__task_t *t) {
-  uva__stack_t *s = t->u.stack;
+  uva__stack_t *s = uva__task_stack(t);
   uva_future_t *next = L->rq_head;
 
   uva__stack_check(s);
@@ -149,7 +181,7 @@ static void suspend(uva__loop_t *L, uva__task_t *t) {
       L->rq_tail = NULL;
     next->flags &= ~UVA__F_QUEUED;
     L->current = nt;
-    switch_ctx(L, &s->ctx, &nt->u.stack->ctx, 0);
+    switch_ctx(L, &s->ctx, &uva__task_stack(nt)->ctx, 0);
   } else {
     switch_ctx(L, &s->ctx, &L->main_ctx, 0);
   }
@@ -174,8 +206,8 @@ static void task_cancel(uva_future_t *f) {
   f->flags |= UVA__F_CANCEL;
   /* Not started: it settles when the queue reaches it.  Started and
    * suspended in uva_await: cancel what it waits for, so it wakes. */
-  if ((f->flags & F_STARTED) && t->u.stack->awaiting != NULL)
-    uva__future_cancel(t->u.stack->awaiting);
+  if ((f->flags & F_STARTED) && uva__task_stack(t)->awaiting != NULL)
+    uva__future_cancel(uva__task_stack(t)->awaiting);
 }
 
 static void task_release(uva_future_t *f) {
@@ -209,7 +241,7 @@ uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn, void *arg,
   if (t == NULL)
     return uva__failed(L, UV_ENOMEM);
   /* Until it starts, the join future's idle fields hold the start-up data. */
-  t->u.fn = fn;
+  t->base.free_fn = (uva_free_cb)(uintptr_t)fn;
   t->base.value.ptr = arg;
   t->base.status = (int32_t)((size + 1023) / 1024);
   uva__rq_push(L, &t->base);
@@ -257,9 +289,9 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
   if (f->state == UVA__PENDING) {
     f->consumer = UVA__C_TASK;
     f->waiter = t;
-    t->u.stack->awaiting = f;
+    uva__task_stack(t)->awaiting = f;
     suspend(L, t);
-    t->u.stack->awaiting = NULL;
+    uva__task_stack(t)->awaiting = NULL;
   }
   f->consumer = UVA__C_DETACHED;
   status = f->status;
