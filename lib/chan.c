@@ -360,19 +360,18 @@ uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg) {
 
   if (ch == NULL || msg == NULL)
     return uva__failed(ch != NULL ? ch->L : NULL, UV_EINVAL);
-  /* Allocate first: a message must never be sent by a call that reports
-   * failure. */
+  err = try_send(ch, msg);
+  if (err == 0)
+    return uva__ready(ch->L); /* sent: nothing to allocate */
+  if (err != UV_EAGAIN)
+    return uva__failed(ch->L, err);
+  /* A message is never sent by a call that reports failure: without memory
+   * for the waiting send, it is not sent at all. */
   size = sizeof(*s) + ch->elem;
   s = (uva__send_t *)uva__future_alloc(ch->L, &send_ops, size);
   if (s == NULL)
     return uva__failed(ch->L, UV_ENOMEM);
   s->size = size;
-  err = try_send(ch, msg);
-  if (err != UV_EAGAIN) {
-    s->base.state = UVA__SETTLED;
-    s->base.status = err;
-    return &s->base;
-  }
   s->ch = ch;
   memcpy(s->msg, msg, ch->elem);
   list_push(&ch->send_head, &ch->send_tail, &s->base);
@@ -385,22 +384,19 @@ uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
 
   if (ch == NULL || out == NULL)
     return uva__failed(ch != NULL ? ch->L : NULL, UV_EINVAL);
+  if (ch->recv_head == NULL) {
+    err = try_recv(ch, out);
+    if (err == 0)
+      return uva__ready(ch->L); /* received: nothing to allocate */
+    if (err != UV_EAGAIN)
+      return uva__failed(ch->L, err);
+  }
   r = (uva__recv_t *)uva__future_alloc(ch->L, &recv_ops, sizeof(*r));
   if (r == NULL)
     return uva__failed(ch->L, UV_ENOMEM);
-  if (ch->recv_head == NULL) {
-    err = try_recv(ch, out);
-    if (err != UV_EAGAIN) {
-      r->base.state = UVA__SETTLED;
-      r->base.status = err;
-      return &r->base;
-    }
-    err = park(ch);
-    if (err != 0) {
-      r->base.state = UVA__SETTLED;
-      r->base.status = err;
-      return &r->base;
-    }
+  if (ch->recv_head == NULL && (err = park(ch)) != 0) {
+    uva__future_free_mem(&r->base, sizeof(*r));
+    return uva__failed(ch->L, err);
   }
   r->ch = ch;
   r->out = out;

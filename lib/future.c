@@ -56,9 +56,18 @@ static void release(uva_future_t *f) {
     uva__future_free_mem(f, sizeof(*f));
 }
 
+uva_future_t *uva__ready(uva__loop_t *L) {
+  L->objects++;
+  return &L->ready;
+}
+
 void uva__future_destroy(uva_future_t *f) {
-  if (f->flags & UVA__F_STATIC)
+  if (f->flags & UVA__F_STATIC) {
+    uva__loop_t *L = f->L; /* a loop's ready future: one use consumed */
+    if (L != NULL && --L->objects == 0)
+      uva__loop_maybe_free(L);
     return;
+  }
   if (f->free_fn != NULL && f->status == 0) {
     uva_free_cb fn = f->free_fn;
     f->free_fn = NULL;
@@ -269,8 +278,21 @@ uva_future_t *uva_failed(uv_loop_t *loop, int err) {
 int uva_future_then(uva_future_t *f, uva_then_cb cb, void *data) {
   if (f == NULL)
     return UV_EINVAL;
-  if (f->flags & UVA__F_STATIC)
-    return f->status;
+  if (f->flags & UVA__F_STATIC) {
+    /* A loop's shared ready future cannot be queued: a future of its own
+     * carries the callback. */
+    uva_future_t *g = NULL;
+    int status = f->status;
+    if (f->L != NULL && status == 0 && cb != NULL &&
+        (g = uva__future_alloc(f->L, &uva__plain_ops, sizeof(*g))) != NULL)
+      g->state = UVA__SETTLED;
+    else if (f->L != NULL && status == 0)
+      status = cb == NULL ? UV_EINVAL : UV_ENOMEM;
+    uva__future_destroy(f);
+    if (g == NULL)
+      return status;
+    f = g;
+  }
   if (f->consumer != UVA__C_NONE)
     return UV_EINVAL;
   if (cb == NULL) {
@@ -295,6 +317,8 @@ int uva_future_cancel(uva_future_t *f) {
 }
 
 void uva_future_free(uva_future_t *f) {
+  if (f != NULL && (f->flags & UVA__F_STATIC))
+    uva__future_destroy(f);
   if (f == NULL || (f->flags & UVA__F_STATIC) || f->consumer != UVA__C_NONE)
     return;
   f->consumer = UVA__C_DETACHED;
@@ -305,6 +329,8 @@ void uva_future_free(uva_future_t *f) {
 }
 
 void uva_future_detach(uva_future_t *f) {
+  if (f != NULL && (f->flags & UVA__F_STATIC))
+    uva__future_destroy(f);
   if (f == NULL || (f->flags & UVA__F_STATIC) || f->consumer != UVA__C_NONE)
     return;
   f->consumer = UVA__C_DETACHED;

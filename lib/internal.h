@@ -54,7 +54,8 @@ enum {
 };
 
 /* flags */
-#define UVA__F_STATIC 0x0001u    /* a static failed future: never freed */
+#define UVA__F_STATIC 0x0001u    /* shared and read-only: a static failed
+                                    future (L NULL), or a loop's ready one */
 #define UVA__F_QUEUED 0x0002u    /* on the loop's run queue */
 #define UVA__F_DEAD 0x0004u      /* destroyed while queued: free on dequeue */
 #define UVA__F_CANCEL 0x0008u    /* cancellation requested (tasks, polls) */
@@ -102,6 +103,10 @@ uva_future_t *uva__future_alloc(uva__loop_t *L, const uva__ops_t *ops,
 void uva__future_free_mem(uva_future_t *f, size_t size);
 /* A failed future for err: from L when possible, else a static one. */
 uva_future_t *uva__failed(uva__loop_t *L, int err);
+/* L's shared future settled with 0 and no value, for an operation that
+ * completed at once (a channel send or receive): costs no allocation.  Each
+ * one handed out counts as one of L's objects until it is consumed. */
+uva_future_t *uva__ready(uva__loop_t *L);
 /* Settles a pending future and notifies its consumer. */
 void uva__settle(uva_future_t *f, int status, uva_value_t value,
                  uva_free_cb free_fn);
@@ -194,6 +199,7 @@ struct uva__loop_s {
 
   /* lifetime */
   size_t objects; /* futures and channels alive */
+  uva_future_t ready; /* see uva__ready */
 
   /* object slabs: per size class a free list, then the unused tail of the
    * class's newest chunk */
@@ -271,6 +277,7 @@ struct uva__stack_s {
   char *hi;           /* one past the highest usable byte */
   unsigned vg_id;
   int guarded;
+  int is_default; /* UVA_STACK_DEFAULT bytes: may go back to the pool */
   /* the task fields moved here when it started */
   uva__task_t *task;
   void *arg;
@@ -280,8 +287,6 @@ struct uva__stack_s {
 
 uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size);
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s);
-/* Whether s has the default size (what a task spawned without a size gets). */
-int uva__stack_is_default(const uva__stack_t *s);
 void uva__stack_pool_free(uva__loop_t *L);
 /* Aborts with a clear message if the stack's canary was overwritten. */
 void uva__stack_check(const uva__stack_t *s);

@@ -38,8 +38,10 @@ static void take_result(uva_future_t *child, uva_result_t *r) {
   r->status = child->status;
   r->value = child->status == 0 ? child->value : (uva_value_t){0};
   r->free_fn = child->status == 0 ? child->free_fn : NULL;
-  if (child->flags & UVA__F_STATIC)
-    return; /* shared and read-only */
+  if (child->flags & UVA__F_STATIC) {
+    uva__future_destroy(child); /* shared and read-only */
+    return;
+  }
   child->free_fn = NULL;
   child->consumer = UVA__C_DETACHED;
   uva__future_destroy(child);

@@ -95,6 +95,10 @@ uva__loop_t *uva__loop_get(uv_loop_t *loop) {
     }
     if (L != NULL) {
       L->loop = loop;
+      L->ready.L = L;
+      L->ready.ops = &uva__plain_ops;
+      L->ready.state = UVA__SETTLED;
+      L->ready.flags = UVA__F_STATIC;
       set_owner(L);
       L->reg_next = reg_head;
       reg_head = L;
@@ -319,6 +323,8 @@ void uva__drain(uva__loop_t *L) {
     L->rq_head = f->next;
     if (L->rq_head == NULL)
       L->rq_tail = NULL;
+    else
+      __builtin_prefetch(L->rq_head, 1);
     f->next = NULL;
     f->flags &= ~UVA__F_QUEUED;
     uva__future_run_queued(f);

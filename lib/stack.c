@@ -143,6 +143,10 @@ static size_t page_size(void) {
   return ps;
 }
 
+static size_t stack_default(void) {
+  return (UVA_STACK_DEFAULT + page_size() - 1) & ~(page_size() - 1);
+}
+
 static uint64_t canary_of(const uva__stack_t *s) {
   return (uint64_t)0x75766173746b3a29ULL ^ (uint64_t)(uintptr_t)s->lo;
 }
@@ -181,6 +185,7 @@ static uva__stack_t *stack_map(size_t size) {
   s->lo = map + (guarded ? ps : 0);
   s->hi = (char *)s;
   s->guarded = guarded;
+  s->is_default = size == stack_default();
   s->next = NULL;
   /* A guarded stack needs no canary, and not writing one leaves its lowest
    * page untouched (no RSS for a stack that stays shallow). */
@@ -194,10 +199,6 @@ static uva__stack_t *stack_map(size_t size) {
   s->vg_id = 0;
 #endif
   return s;
-}
-
-static size_t stack_default(void) {
-  return (UVA_STACK_DEFAULT + page_size() - 1) & ~(page_size() - 1);
 }
 
 uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size) {
@@ -235,14 +236,10 @@ void uva__stack_check(const uva__stack_t *s) {
   }
 }
 
-int uva__stack_is_default(const uva__stack_t *s) {
-  return s->map_size == stack_default() + page_size();
-}
-
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s) {
   uva__stack_check(s);
   L->stacks_live--;
-  if (uva__stack_is_default(s) &&
+  if (s->is_default &&
       L->stack_pool_n < UVA__POOL_MAX) {
     s->next = L->stack_pool;
     L->stack_pool = s;

@@ -80,12 +80,14 @@ static uva__task_t *task_next_fresh(uva__loop_t *L, uva__stack_t *s) {
 
   if (f == NULL || f->ops != &task_ops || L->budget <= 0 ||
       (f->flags & (F_STARTED | UVA__F_DEAD | UVA__F_CANCEL)) ||
-      f->state != UVA__PENDING || f->status != 0 || !uva__stack_is_default(s))
+      f->state != UVA__PENDING || f->status != 0 || !s->is_default)
     return NULL;
   L->budget--;
   L->rq_head = f->next;
   if (L->rq_head == NULL)
     L->rq_tail = NULL;
+  else
+    __builtin_prefetch(L->rq_head, 1);
   f->next = NULL;
   f->flags &= ~UVA__F_QUEUED;
   task_bind((uva__task_t *)f, s);
@@ -283,8 +285,11 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
     uva_future_free(f);
     return UV_ECANCELED;
   }
-  if (f->flags & UVA__F_STATIC)
-    return f->status;
+  if (f->flags & UVA__F_STATIC) {
+    status = f->status;
+    uva__future_destroy(f);
+    return status;
+  }
   L = f->L;
   if (f->state == UVA__PENDING) {
     f->consumer = UVA__C_TASK;
@@ -325,8 +330,12 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
 
   if (f == NULL)
     return UV_EINVAL;
-  if (f->flags & UVA__F_STATIC)
-    return loop == NULL ? UV_EINVAL : f->status;
+  if (f->flags & UVA__F_STATIC) {
+    status = loop == NULL || (f->L != NULL && f->L->loop != loop) ? UV_EINVAL
+                                                                  : f->status;
+    uva__future_destroy(f);
+    return status;
+  }
   if (f->consumer != UVA__C_NONE)
     return UV_EINVAL;
   L = f->L;
