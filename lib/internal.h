@@ -213,7 +213,8 @@ struct uva__loop_s {
 /* The state of loop, made on first use.  NULL without memory. */
 uva__loop_t *uva__loop_get(uv_loop_t *loop);
 /* The loop state whose scheduler runs on this thread now, or NULL. */
-uva__loop_t *uva__loop_running(void);
+extern __thread uva__loop_t *uva__tls_running;
+static inline uva__loop_t *uva__loop_running(void) { return uva__tls_running; }
 /* Frees L if nothing uses it any more (called after objects drop). */
 void uva__loop_maybe_free(uva__loop_t *L);
 

@@ -52,14 +52,12 @@ static atomic_uint reg_epoch;
 static __thread uv_loop_t *tls_loop;
 static __thread uva__loop_t *tls_state;
 static __thread unsigned tls_epoch;
-static __thread uva__loop_t *tls_running;
+__thread uva__loop_t *uva__tls_running;
 
 static void reg_init(void) {
   if (uv_mutex_init(&reg_lock) != 0)
     abort();
 }
-
-uva__loop_t *uva__loop_running(void) { return tls_running; }
 
 /* owner is written by the loop's thread and read by others: relaxed atomics
  * (a thread asking whether it is the loop's own only needs its own value). */
@@ -312,13 +310,13 @@ void uva__cb_leave(uva__loop_t *L) {
 static void async_close(uva__loop_t *L);
 
 void uva__drain(uva__loop_t *L) {
-  uva__loop_t *prev = tls_running;
+  uva__loop_t *prev = uva__tls_running;
   uva_future_t *f;
 
   L->draining = 1;
   L->budget = UVA__BUDGET;
   set_owner(L);
-  tls_running = L;
+  uva__tls_running = L;
   while ((f = L->rq_head) != NULL && L->budget-- > 0) {
     L->rq_head = f->next;
     if (L->rq_head == NULL)
@@ -329,7 +327,7 @@ void uva__drain(uva__loop_t *L) {
     f->flags &= ~UVA__F_QUEUED;
     uva__future_run_queued(f);
   }
-  tls_running = prev;
+  uva__tls_running = prev;
   L->draining = 0;
   if (L->rq_head != NULL)
     idle_ensure(L); /* out of budget: go on after libuv's next poll */

@@ -286,8 +286,10 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
     return UV_ECANCELED;
   }
   if (f->flags & UVA__F_STATIC) {
+    /* inline uva__future_destroy: the path of every channel message */
     status = f->status;
-    uva__future_destroy(f);
+    if ((L = f->L) != NULL && --L->objects == 0)
+      uva__loop_maybe_free(L);
     return status;
   }
   L = f->L;
