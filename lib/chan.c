@@ -31,6 +31,7 @@ struct uva_chan_s {
   int blocked;         /* threads waiting for room */
   atomic_size_t staged; /* scount, readable without the lock */
   atomic_int parked;    /* receivers are waiting on the loop */
+  atomic_int threaded;  /* a thread has sent (stage is made) */
   int waiting;          /* loop side: parked, and holding a remote wait */
   uva__remote_t remote;
 };
@@ -130,8 +131,13 @@ static int park(uva_chan_t *ch) {
     return err;
   ch->waiting = 1;
   /* Publish, then look at the staged count (uva_chan_recv does): a thread
-   * stages, then looks here; one of the two sees the other. */
-  atomic_store(&ch->parked, 1);
+   * stages, then looks here; one of the two sees the other.  Until a thread
+   * has sent, no fence is needed: a thread's first send always wakes the
+   * loop (see uva_chan_send_blocking). */
+  if (atomic_load_explicit(&ch->threaded, memory_order_relaxed))
+    atomic_store(&ch->parked, 1);
+  else
+    atomic_store_explicit(&ch->parked, 1, memory_order_relaxed);
   return 0;
 }
 
@@ -284,7 +290,7 @@ static void chan_remote_cb(uva__remote_t *r) {
 }
 
 int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
-  int wake = 0;
+  int wake = 0, first = 0;
 
   if (ch == NULL || msg == NULL || uva__on_loop_thread(ch->L))
     return UV_EINVAL;
@@ -295,6 +301,8 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
       uv_mutex_unlock(&ch->rlock);
       return UV_ENOMEM;
     }
+    atomic_store_explicit(&ch->threaded, 1, memory_order_relaxed);
+    first = 1;
   }
   while (!ch->rclosed && ch->scount == ch->cap) {
     ch->blocked++;
@@ -315,7 +323,7 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
   /* Publish the count, then look for a parked receiver; the loop parks, then
    * looks at the count: one of the two sees the other. */
   atomic_store(&ch->staged, ch->scount);
-  if (!ch->notified && atomic_load(&ch->parked)) {
+  if (!ch->notified && (first || atomic_load(&ch->parked))) {
     ch->notified = 1;
     wake = 1;
   }
@@ -360,6 +368,7 @@ int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
   }
   atomic_init(&ch->staged, 0);
   atomic_init(&ch->parked, 0);
+  atomic_init(&ch->threaded, 0);
   ch->remote.cb = chan_remote_cb;
   *out = ch;
   return 0;

@@ -191,6 +191,7 @@ struct uva__loop_s {
   struct uva__async_s *async;  /* open, or NULL */
   size_t handles;              /* open or closing */
   size_t remote_waits;         /* waits another thread may end */
+  int async_refd;              /* async is referenced */
   size_t closing;              /* uva's handles being closed */
 
   /* cross-thread inbox */

@@ -384,6 +384,10 @@ static void async_close(uva__loop_t *L) {
 
   if (a == NULL)
     return;
+  if (L->async_refd) {
+    L->async_refd = 0;
+    uv_unref((uv_handle_t *)&a->handle);
+  }
   uv_mutex_lock(&L->remote_lock);
   L->async = NULL;
   uv_mutex_unlock(&L->remote_lock);
@@ -410,17 +414,19 @@ int uva__remote_wait_begin(uva__loop_t *L) {
     L->async = a;
     uv_mutex_unlock(&L->remote_lock);
   }
-  if (L->remote_waits++ == 0)
+  if (L->remote_waits++ == 0 && !L->async_refd) {
+    L->async_refd = 1;
     uv_ref((uv_handle_t *)&L->async->handle);
+  }
   return 0;
 }
 
+/* Inside a uva callback the handle stays open and referenced until the drain
+ * ends (it closes it when no wait is left): tasks that park and wake in turn
+ * cost no handle work. */
 void uva__remote_wait_end(uva__loop_t *L) {
-  if (--L->remote_waits == 0 && L->async != NULL) {
-    uv_unref((uv_handle_t *)&L->async->handle);
-    if (!L->draining && L->in_cb == 0)
-      async_close(L);
-  }
+  if (--L->remote_waits == 0 && !L->draining && L->in_cb == 0)
+    async_close(L);
 }
 
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r) {
