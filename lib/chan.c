@@ -327,9 +327,11 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
     ch->notified = 1;
     wake = 1;
   }
+  uv_mutex_unlock(&ch->rlock);
+  /* Outside the lock, so that the loop never waits for a syscall of ours.
+   * The channel is still there: it may not be freed before we return. */
   if (wake)
     uva__remote_post(ch->L, &ch->remote);
-  uv_mutex_unlock(&ch->rlock);
   return 0;
 }
 

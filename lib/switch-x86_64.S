@@ -17,11 +17,17 @@ uva__ctx_switch:
         subq    $8, %rsp
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
+        movl    (%rsp), %eax
+        movzwl  4(%rsp), %ecx
         movq    %rsp, (%rdi)
         movq    (%rsi), %rsp
-        ldmxcsr (%rsp)
-        fldcw   4(%rsp)
-        addq    $8, %rsp
+        /* Loading MXCSR and the x87 control word is slow, and they rarely
+         * differ between contexts: load them only when they do. */
+        cmpl    (%rsp), %eax
+        jne     1f
+2:      cmpw    4(%rsp), %cx
+        jne     3f
+4:      addq    $8, %rsp
         popq    %r15
         popq    %r14
         popq    %r13
@@ -29,6 +35,10 @@ uva__ctx_switch:
         popq    %rbx
         popq    %rbp
         ret
+1:      ldmxcsr (%rsp)
+        jmp     2b
+3:      fldcw   4(%rsp)
+        jmp     4b
         .size   uva__ctx_switch, .-uva__ctx_switch
 
 /* First code of a new context: r12 holds the argument, r13 the entry. */

@@ -165,8 +165,10 @@ static void suspend(uva__loop_t *L, uva__task_t *t) {
   uva_future_t *next = L->rq_head;
 
   uva__stack_check(s);
-  if (next == &t->base) {
-    /* t yielded and nothing else is ready */
+  if (next == &t->base && L->budget > 0) {
+    /* t yielded and nothing else is ready: go on, within the budget, so that
+     * a task that yields in a loop still lets libuv run its I/O and timers */
+    L->budget--;
     L->rq_head = next->next;
     if (L->rq_head == NULL)
       L->rq_tail = NULL;

@@ -135,6 +135,39 @@ static int sleeper_forever(void *arg, uva_result_t *r) {
   return 0;
 }
 
+/* Regression: a task that yields in a loop, alone on the queue, must still let
+ * libuv run (here a timer that ends the loop). */
+static void flag_timer_cb(uv_timer_t *t) {
+  *(int *)t->data = 1;
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+static int spin_until_flag(void *arg, uva_result_t *r) {
+  volatile int *flag = arg;
+  uint64_t n = 0;
+  while (!*flag) {
+    ck_assert_int_eq(uva_yield(), 0);
+    n++;
+  }
+  r->value.u64 = n;
+  return 0;
+}
+
+START_TEST(yield_lets_io_run) {
+  LOOP_INIT(loop);
+  uv_timer_t timer;
+  int flag = 0;
+  uva_value_t v;
+  uv_timer_init(loop, &timer);
+  timer.data = &flag;
+  uv_timer_start(&timer, flag_timer_cb, 1, 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, spin_until_flag, &flag), &v), 0);
+  ck_assert_int_eq(flag, 1);
+  ck_assert_uint_gt(v.u64, 0);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 START_TEST(cancel_suspended_task) {
   LOOP_INIT(loop);
   tloop = loop;
@@ -375,6 +408,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, await_children);
   tcase_add_test(tc, await_outside_task);
   tcase_add_test(tc, yield_interleaves);
+  tcase_add_test(tc, yield_lets_io_run);
   tcase_add_test(tc, cancel_suspended_task);
   tcase_add_test(tc, cancel_before_start);
   tcase_add_test(tc, cancel_running_task);
