@@ -92,7 +92,7 @@ static void run_one(bench_fn fn, uint64_t n, child_res_t *out) {
     run_in_process(fn, n, &res);
     if (write(fds[1], &res, sizeof(res)) != (ssize_t)sizeof(res))
       _exit(3);
-    _exit(res.ok ? 0 : 1);
+    exit(res.ok ? 0 : 1); /* exit: leak checkers run in the child too */
   }
   close(fds[1]);
   do
@@ -101,7 +101,13 @@ static void run_one(bench_fn fn, uint64_t n, child_res_t *out) {
   close(fds[0]);
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
     ;
-  if (got != (ssize_t)sizeof(*out)) {
+  if (got == (ssize_t)sizeof(*out) && out->ok &&
+      !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+    out->ok = 0; /* e.g. a leak checker's verdict after the run */
+    snprintf(out->error, sizeof(out->error), "child %s %d after the run",
+             WIFSIGNALED(st) ? "killed by signal" : "exited",
+             WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+  } else if (got != (ssize_t)sizeof(*out)) {
     memset(out, 0, sizeof(*out));
     if (WIFSIGNALED(st))
       snprintf(out->error, sizeof(out->error), "child killed by signal %d",
