@@ -381,7 +381,7 @@ int main(int argc, char **argv) {
         continue;
       matched++;
       if (list) {
-        printf("%s %s (%llu %ss; smoke %llu)\n", c->bench, c->variant,
+        printf("%s %s: %llu x %s (smoke %llu)\n", c->bench, c->variant,
                (unsigned long long)c->size, c->unit,
                (unsigned long long)c->smoke);
         continue;
