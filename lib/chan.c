@@ -189,7 +189,9 @@ static void pump(uva_chan_t *ch) {
       ring_push(ch, ((uva__send_t *)f)->msg);
       uva__settle_err(f, 0);
     }
-    if (ch->count < ch->cap && has_staged(ch))
+    /* Staged messages move only into an empty ring: one swap of buffers under
+     * the lock per batch, not a locked copy per message. */
+    if (ch->count == 0 && has_staged(ch))
       pull_staged(ch);
     if (ch->count == 0 || ch->recv_head == NULL)
       break;
@@ -241,7 +243,7 @@ static int try_recv(uva_chan_t *ch, void *out) {
       return ch->closed && !has_staged(ch) ? UV_EOF : UV_EAGAIN;
   }
   ring_pop(ch, out);
-  if (ch->send_head != NULL || has_staged(ch))
+  if (ch->send_head != NULL)
     pump(ch);
   return 0;
 }
