@@ -1,19 +1,16 @@
-/* Files: whole-file reads and writes (a chain of uv_fs_t requests, each
- * started from the callback of the one before) and the single-request open,
- * read, write and close.  Each future embeds one uv_fs_t that every step of
- * its chain reuses: the step in flight is req.fs_type, and req.data holds the
- * buffer being filled or drained, freed by whoever ends the request if
- * nobody took it.  A cancelled request still calls back; the callback closes
- * any descriptor nobody will take. */
+/* Files: whole-file reads and writes (one job each on libuv's thread pool)
+ * and the single-request open, read, write and close (one uv_fs_t each:
+ * req.data holds the buffer being filled or drained, freed by whoever ends
+ * the request if nobody took it).  A cancelled request still calls back; the
+ * callback closes any descriptor nobody will take. */
 #include "internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
-#ifdef _WIN32
-#include <io.h>
-#else
+#include <sys/stat.h>
 #include <unistd.h>
-#endif
 
 /* Largest count one read or write asks for: uv_buf_t lengths are unsigned
  * int, and Linux moves at most about 2 GiB per call anyway. */
@@ -24,7 +21,7 @@
 typedef struct {
   uva_future_t base;
   uv_fs_t req;
-  uv_file fd; /* chains: the descriptor they opened, or -1 */
+  uv_file fd; /* uva_fs_close: the descriptor to close, or -1 */
 } uva__fs_t;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -76,11 +73,7 @@ static void close_sync(uv_loop_t *loop, uv_file fd) {
  * took.  It gets value.ptr, which holds value.i64 on every platform where
  * pointers are 64 bits or little-endian. */
 static void fd_close(void *p) {
-#ifdef _WIN32
-  _close((int)(intptr_t)p);
-#else
   close((int)(intptr_t)p);
-#endif
 }
 
 /* Allocates a uva_buf_t with room for n bytes, its NUL included. */
@@ -97,144 +90,124 @@ static uva_buf_t *buf_alloc(size_t n) {
   return b;
 }
 
-/* ---- whole-file chains -------------------------------------------------- */
+/* ---- whole files: one job each on the thread pool ---------------------- */
 
-/* What a chain does after each step that succeeded (and after its close,
- * whatever the outcome, as r).  Returns 0 when it started the next request,
- * 1 when it settled the future, or an error to settle with. */
-typedef int (*chain_step_fn)(uva__fs_t *x, uv_fs_type step, ssize_t r);
+/* A whole-file read or write is a single uv_work_t that makes the system
+ * calls itself (as tokio::fs does with spawn_blocking): one trip through the
+ * pool instead of one per open, stat, read and close.  The job owns its
+ * argument (the path, and for a write the data) and touches nothing else. */
 
-/* The callback of every chain request.  Runs the chain's next step while the
- * future is pending; on an error settles and closes the descriptor
- * asynchronously; once nothing is left in flight closes a descriptor still
- * open (after a cancel), frees the buffer and lets go of x. */
-static void chain_cb(uv_fs_t *req, chain_step_fn next, uv_fs_cb cb) {
-  uva__fs_t *x = uva__container_of(req, uva__fs_t, req);
-  uva__loop_t *L = x->base.L;
-  uv_fs_type step = req->fs_type;
-  ssize_t r = req->result;
-  int err = 0, busy = 0;
+/* read(2) or write(2) of up to CHUNK bytes, again after EINTR.  Returns the
+ * count or a negative libuv error. */
+static ssize_t io_once(int fd, char *p, size_t n, int writing) {
+  ssize_t r;
 
-  uva__cb_enter(L);
-  uv_fs_req_cleanup(req);
-  if (step == UV_FS_OPEN && r >= 0)
-    x->fd = (uv_file)r;
-  else if (step == UV_FS_CLOSE && r != UV_ECANCELED)
-    x->fd = -1; /* gone even when close(2) reported an error */
-  if (x->base.state == UVA__PENDING) {
-    err = r < 0 && step != UV_FS_CLOSE ? (int)r : next(x, step, r);
-    busy = err == 0;
-  }
-  if (err < 0) {
-    uva__settle_err(&x->base, err);
-    if (x->fd >= 0)
-      busy = uv_fs_close(L->loop, req, x->fd, cb) == 0;
-  }
-  if (!busy) {
-    if (x->fd >= 0)
-      close_sync(L->loop, x->fd);
-    if (req->data != NULL)
-      uva__free(req->data);
-    uva__future_unhold(&x->base, sizeof(*x)); /* may free x */
-  }
-  uva__cb_leave(L);
+  if (n > CHUNK)
+    n = CHUNK;
+  do
+    r = writing ? write(fd, p, n) : read(fd, p, n);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? uv_translate_sys_error(errno) : r;
 }
 
-static void read_file_cb(uv_fs_t *req);
+static int read_file_job(void *arg, uva_result_t *result) {
+  const char *path = arg;
+  struct stat st;
+  uva_buf_t *b = NULL;
+  size_t room, len = 0;
+  ssize_t r;
+  int fd, err = 0;
 
-/* Reads the next piece into the buffer at req.data.  While it fills, the
- * buffer's base points one past its room, whose last byte keeps space for
- * the NUL; a full buffer grows before the read. */
-static int read_file_next(uva__fs_t *x) {
-  uva_buf_t *b = x->req.data;
-  size_t room = (size_t)(b->base - (char *)(b + 1));
-  uv_buf_t ub;
-
-  if (b->len == room) {
-    size_t n = room < 2048 ? 4096 : room * 2;
-    if (room > (SIZE_MAX - sizeof(*b)) / 2 ||
-        (b = uva__realloc(b, sizeof(*b) + n)) == NULL)
-      return UV_ENOMEM; /* req.data is still valid and freed later */
-    b->base = (char *)(b + 1) + n;
-    x->req.data = b;
-    room = n;
+  do
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return uv_translate_sys_error(errno);
+  if (fstat(fd, &st) != 0) {
+    err = uv_translate_sys_error(errno);
+    goto out;
   }
-  room -= b->len;
-  ub = uv_buf_init((char *)(b + 1) + b->len,
-                   (unsigned int)(room < CHUNK ? room : CHUNK));
-  return uv_fs_read(x->base.L->loop, &x->req, x->fd, &ub, 1, -1, read_file_cb);
-}
-
-static int read_file_step(uva__fs_t *x, uv_fs_type step, ssize_t r) {
-  uv_loop_t *loop = x->base.L->loop;
-  uva_buf_t *b = x->req.data;
-  uva_value_t v;
-
-  switch (step) {
-  case UV_FS_OPEN:
-    return uv_fs_fstat(loop, &x->req, x->fd, read_file_cb);
-  case UV_FS_FSTAT:
-    if ((x->req.statbuf.st_mode & S_IFMT) == S_IFDIR)
-      return UV_EISDIR;
-    /* The size is a hint: the file may grow, and /proc reports 0. */
-    if (x->req.statbuf.st_size >= SIZE_MAX - sizeof(*b) ||
-        (b = buf_alloc((size_t)x->req.statbuf.st_size + 1)) == NULL)
-      return UV_ENOMEM;
-    b->base += (size_t)x->req.statbuf.st_size + 1;
-    x->req.data = b;
-    return read_file_next(x);
-  case UV_FS_READ:
-    if (r == 0)
-      return uv_fs_close(loop, &x->req, x->fd, read_file_cb);
-    b->len += (size_t)r;
-    return read_file_next(x);
-  default: /* UV_FS_CLOSE: the data is complete, a close error is moot */
-    b->base = (char *)(b + 1);
-    b->base[b->len] = '\0';
-    x->req.data = NULL;
-    v.ptr = b;
-    uva__settle(&x->base, 0, v, uva_buf_free);
-    return 1;
+  if (S_ISDIR(st.st_mode)) {
+    err = UV_EISDIR;
+    goto out;
   }
-}
-
-static void read_file_cb(uv_fs_t *req) {
-  chain_cb(req, read_file_step, read_file_cb);
-}
-
-static void write_file_cb(uv_fs_t *req);
-
-/* The copy at req.data is a uva_buf_t whose base and len are what is left to
- * write; a write of 0 bytes has no copy. */
-static int write_file_step(uva__fs_t *x, uv_fs_type step, ssize_t r) {
-  uv_loop_t *loop = x->base.L->loop;
-  uva_buf_t *b = x->req.data;
-  uv_buf_t ub;
-  uva_value_t v;
-
-  switch (step) {
-  case UV_FS_WRITE:
-    if (r == 0)
-      return UV_EIO; /* no progress: do not spin */
-    b->base += r;
-    b->len -= (size_t)r;
-    /* fall through */
-  case UV_FS_OPEN:
-    if (b == NULL || b->len == 0)
-      return uv_fs_close(loop, &x->req, x->fd, write_file_cb);
-    ub = uv_buf_init(b->base, (unsigned int)(b->len < CHUNK ? b->len : CHUNK));
-    return uv_fs_write(loop, &x->req, x->fd, &ub, 1, -1, write_file_cb);
-  default: /* UV_FS_CLOSE: a late write error may show up here */
-    if (r < 0)
-      return (int)r;
-    v.u64 = b == NULL ? 0 : (uint64_t)(b->base - (char *)(b + 1));
-    uva__settle(&x->base, 0, v, NULL);
-    return 1;
+  /* The size is a hint: the file may grow, and /proc reports 0.  One byte
+   * more than the size lets the read that finds the end ask for something. */
+  if ((uint64_t)st.st_size >= SIZE_MAX / 2 - sizeof(*b)) {
+    err = UV_ENOMEM;
+    goto out;
   }
+  room = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+  if ((b = buf_alloc(room + 1)) == NULL) {
+    err = UV_ENOMEM;
+    goto out;
+  }
+  for (;;) {
+    if (len == room) {
+      uva_buf_t *nb;
+      if (room > (SIZE_MAX - sizeof(*b)) / 2 - 1 ||
+          (nb = uva__realloc(b, sizeof(*b) + room * 2 + 1)) == NULL) {
+        err = UV_ENOMEM;
+        break;
+      }
+      b = nb;
+      room *= 2;
+    }
+    r = io_once(fd, (char *)(b + 1) + len, room - len, 0);
+    if (r <= 0) {
+      err = (int)r;
+      break;
+    }
+    len += (size_t)r;
+  }
+out:
+  close(fd); /* the data is complete or failed: a close error is moot */
+  if (err != 0) {
+    uva__free(b);
+    return err;
+  }
+  b->base = (char *)(b + 1);
+  b->base[len] = '\0';
+  b->len = len;
+  result->value.ptr = b;
+  result->free_fn = uva_buf_free;
+  return 0;
 }
 
-static void write_file_cb(uv_fs_t *req) {
-  chain_cb(req, write_file_step, write_file_cb);
+/* The argument of a write job: the data follows the header, then the path. */
+typedef struct {
+  size_t len;
+  const char *path;
+} write_job_t;
+
+static int write_file_job(void *arg, uva_result_t *result) {
+  write_job_t *j = arg;
+  char *p = (char *)(j + 1);
+  size_t left = j->len;
+  ssize_t r;
+  int fd, err = 0;
+
+  do
+    fd = open(j->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return uv_translate_sys_error(errno);
+  while (left > 0) {
+    r = io_once(fd, p, left, 1);
+    if (r <= 0) {
+      err = r < 0 ? (int)r : UV_EIO; /* no progress: do not spin */
+      break;
+    }
+    p += r;
+    left -= (size_t)r;
+  }
+  /* A late write error (NFS, a full disk) may show up only here. */
+  if (close(fd) != 0 && err == 0 && errno != EINTR)
+    err = uv_translate_sys_error(errno);
+  if (err != 0)
+    return err;
+  result->value.u64 = j->len;
+  return 0;
 }
 
 /* ---- single requests ---------------------------------------------------- */
@@ -277,10 +250,6 @@ static void fs_cb(uv_fs_t *req) {
   uva__cb_leave(L);
 }
 
-static const uva__ops_t read_file_ops = {"fs_read_file", fs_cancel, NULL, NULL,
-                                         fs_release};
-static const uva__ops_t write_file_ops = {"fs_write_file", fs_cancel, NULL,
-                                          NULL, fs_release};
 static const uva__ops_t fs_ops = {"fs", fs_cancel, NULL, NULL, fs_release};
 
 /* Checks loop (and bad, the call's own argument check), gets the loop state
@@ -305,36 +274,37 @@ void uva_buf_free(void *buf) {
 }
 
 uva_future_t *uva_fs_read_file(uv_loop_t *loop, const char *path) {
-  uva_future_t *fail;
-  uva__fs_t *x = fs_new(loop, path == NULL, &read_file_ops, &fail);
+  uva__loop_t *L = uva__loop_get(loop);
+  size_t n;
+  char *copy;
 
-  if (x == NULL)
-    return fail;
-  /* libuv copies path for an asynchronous request. */
-  return fs_started(
-      x, uv_fs_open(loop, &x->req, path, UV_FS_O_RDONLY, 0, read_file_cb));
+  if (loop == NULL || path == NULL)
+    return uva__failed(L, UV_EINVAL);
+  n = strlen(path) + 1;
+  if (L == NULL || (copy = uva__malloc(n)) == NULL)
+    return uva__failed(L, UV_ENOMEM);
+  memcpy(copy, path, n);
+  return uva__blocking(L, read_file_job, copy);
 }
 
 uva_future_t *uva_fs_write_file(uv_loop_t *loop, const char *path,
                                 const void *data, size_t len) {
-  uva_future_t *fail;
-  uva__fs_t *x = fs_new(loop, path == NULL || (data == NULL && len > 0),
-                        &write_file_ops, &fail);
-  uva_buf_t *b;
+  uva__loop_t *L = uva__loop_get(loop);
+  write_job_t *j;
+  size_t n;
 
-  if (x == NULL)
-    return fail;
-  if (len > 0) {
-    if ((b = buf_alloc(len)) == NULL)
-      return fs_started(x, UV_ENOMEM);
-    memcpy(b->base, data, len);
-    b->len = len;
-    x->req.data = b;
-  }
-  return fs_started(x,
-                    uv_fs_open(loop, &x->req, path,
-                               UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_TRUNC,
-                               0644, write_file_cb));
+  if (loop == NULL || path == NULL || (data == NULL && len > 0))
+    return uva__failed(L, UV_EINVAL);
+  n = strlen(path) + 1;
+  if (L == NULL || len > SIZE_MAX - sizeof(*j) - n ||
+      (j = uva__malloc(sizeof(*j) + len + n)) == NULL)
+    return uva__failed(L, UV_ENOMEM);
+  j->len = len;
+  if (len > 0)
+    memcpy(j + 1, data, len);
+  j->path = (char *)(j + 1) + len;
+  memcpy((char *)(j + 1) + len, path, n);
+  return uva__blocking(L, write_file_job, j);
 }
 
 uva_future_t *uva_fs_open(uv_loop_t *loop, const char *path, int flags,

@@ -253,6 +253,15 @@ int uva__on_loop_thread(uva__loop_t *L);
 void uva__close(uva__loop_t *L, uv_handle_t *h, uv_close_cb cb);
 void uva__closed(uva__loop_t *L);
 
+/* ---- blocking work (work.c) -------------------------------------------- */
+
+/* A job of uva's own on libuv's thread pool (one uv_work_t): fn(arg, result)
+ * runs on a pool thread and must touch nothing but arg, which uva owns and
+ * frees (uva__free) once the job is over.  Cancelling the future settles it
+ * at once; a result that comes back after that is dropped.  On failure arg
+ * is freed too. */
+uva_future_t *uva__blocking(uva__loop_t *L, uva_task_fn fn, void *arg);
+
 /* ---- tasks (task.c) ----------------------------------------------------- */
 
 /* A task is its own join future, 64 bytes in all.  While the join future is
