@@ -211,7 +211,8 @@ static void pump(uva_chan_t *ch) {
   }
 }
 
-static int try_send(uva_chan_t *ch, const void *msg) {
+static inline __attribute__((always_inline)) int try_send(uva_chan_t *ch,
+                                                         const void *msg) {
   uva_future_t *f;
 
   if (ch->closed)
@@ -233,7 +234,8 @@ static int try_send(uva_chan_t *ch, const void *msg) {
   return 0;
 }
 
-static int try_recv(uva_chan_t *ch, void *out) {
+static inline __attribute__((always_inline)) int try_recv(uva_chan_t *ch,
+                                                         void *out) {
   if (ch->count == 0 && has_staged(ch))
     pull_staged(ch);
   if (ch->count == 0) {

@@ -19,18 +19,6 @@ static uva_future_t static_enomem = UVA__STATIC_FUTURE(UV_ENOMEM);
 
 /* ---- internal API ------------------------------------------------------- */
 
-uva_future_t *uva__future_alloc(uva__loop_t *L, const uva__ops_t *ops,
-                                size_t size) {
-  uva_future_t *f = uva__obj_alloc(L, size);
-
-  if (f == NULL)
-    return NULL;
-  memset(f, 0, sizeof(*f));
-  f->L = L;
-  f->ops = ops;
-  return f;
-}
-
 void uva__future_free_mem(uva_future_t *f, size_t size) {
   uva__obj_free(f->L, f, size);
 }
@@ -54,11 +42,6 @@ static void release(uva_future_t *f) {
     f->ops->release(f);
   else
     uva__future_free_mem(f, sizeof(*f));
-}
-
-uva_future_t *uva__ready(uva__loop_t *L) {
-  L->objects++;
-  return &L->ready;
 }
 
 void uva__future_destroy(uva_future_t *f) {

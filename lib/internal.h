@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define uva__container_of(ptr, type, member)                                   \
   ((type *)((char *)(ptr)-offsetof(type, member)))
@@ -95,18 +96,17 @@ struct uva__ops_s {
   void (*release)(uva_future_t *f);
 };
 
-/* Allocates size bytes (at least sizeof(uva_future_t)) from L's object
- * cache and initialises a pending future of kind ops.  NULL without memory. */
-uva_future_t *uva__future_alloc(uva__loop_t *L, const uva__ops_t *ops,
-                                size_t size);
+/* uva__future_alloc (inline, below): allocates size bytes (at least
+ * sizeof(uva_future_t)) from L's slabs and initialises a pending future of
+ * kind ops.  NULL without memory. */
 /* Gives a future's memory back; size as allocated. */
 void uva__future_free_mem(uva_future_t *f, size_t size);
 /* A failed future for err: from L when possible, else a static one. */
 uva_future_t *uva__failed(uva__loop_t *L, int err);
-/* L's shared future settled with 0 and no value, for an operation that
- * completed at once (a channel send or receive): costs no allocation.  Each
- * one handed out counts as one of L's objects until it is consumed. */
-uva_future_t *uva__ready(uva__loop_t *L);
+/* uva__ready (inline, below): L's shared future settled with 0 and no
+ * value, for an operation that completed at once (a channel send or
+ * receive): costs no allocation.  Each one handed out counts as one of L's
+ * objects until it is consumed. */
 /* Settles a pending future and notifies its consumer. */
 void uva__settle(uva_future_t *f, int status, uva_value_t value,
                  uva_free_cb free_fn);
@@ -219,8 +219,10 @@ static inline uva__loop_t *uva__loop_running(void) { return uva__tls_running; }
 /* Frees L if nothing uses it any more (called after objects drop). */
 void uva__loop_maybe_free(uva__loop_t *L);
 
-void *uva__obj_alloc(uva__loop_t *L, size_t size);
-void uva__obj_free(uva__loop_t *L, void *p, size_t size);
+/* uva__obj_alloc and uva__obj_free (inline, below) take objects from and
+ * give them back to L's slabs; the _slow versions do everything else. */
+void *uva__obj_alloc_slow(uva__loop_t *L, size_t size);
+void uva__obj_free_slow(uva__loop_t *L, void *p, size_t size);
 
 /* Puts f on the run queue (no-op if already there) and makes sure the loop
  * will drain it. */
@@ -309,5 +311,60 @@ void uva__stack_thread_init(void);
 void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s));
 /* Saves the current context in from and resumes to. */
 void uva__ctx_switch(uva__ctx_t *from, uva__ctx_t *to);
+
+/* ---- inline fast paths ------------------------------------------------- */
+
+#ifdef UVA__ASAN
+#include <sanitizer/asan_interface.h>
+#define UVA__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UVA__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define UVA__POISON(p, n) ((void)0)
+#define UVA__UNPOISON(p, n) ((void)0)
+#endif
+
+static inline void *uva__obj_alloc(uva__loop_t *L, size_t size) {
+  size_t c = (size - 1) / 16;
+  void *p;
+
+  if (uva__likely(c < UVA__CACHE_CLASSES && (p = L->cache[c]) != NULL)) {
+    UVA__UNPOISON(p, (c + 1) * 16);
+    L->cache[c] = *(void **)p;
+    L->objects++;
+    return p;
+  }
+  return uva__obj_alloc_slow(L, size);
+}
+
+static inline void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
+  size_t c = (size - 1) / 16;
+
+  if (uva__likely(c < UVA__CACHE_CLASSES && L->objects > 1)) {
+    *(void **)p = L->cache[c];
+    L->cache[c] = p;
+    UVA__POISON(p, (c + 1) * 16);
+    L->objects--;
+    return;
+  }
+  uva__obj_free_slow(L, p, size);
+}
+
+static inline uva_future_t *uva__future_alloc(uva__loop_t *L,
+                                              const uva__ops_t *ops,
+                                              size_t size) {
+  uva_future_t *f = (uva_future_t *)uva__obj_alloc(L, size);
+
+  if (f != NULL) {
+    memset(f, 0, sizeof(*f));
+    f->L = L;
+    f->ops = ops;
+  }
+  return f;
+}
+
+static inline uva_future_t *uva__ready(uva__loop_t *L) {
+  L->objects++;
+  return &L->ready;
+}
 
 #endif /* UVA_INTERNAL_H */

@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef UVA__ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 /* ---- allocator ---------------------------------------------------------- */
 
@@ -178,7 +175,7 @@ static void *slab_refill(uva__loop_t *L, size_t c) {
   return p;
 }
 
-void *uva__obj_alloc(uva__loop_t *L, size_t size) {
+void *uva__obj_alloc_slow(uva__loop_t *L, size_t size) {
   size_t c = (size - 1) / 16;
   void *p;
 
@@ -204,7 +201,7 @@ void *uva__obj_alloc(uva__loop_t *L, size_t size) {
   return p;
 }
 
-void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
+void uva__obj_free_slow(uva__loop_t *L, void *p, size_t size) {
   size_t c = (size - 1) / 16;
 
   if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {

@@ -272,13 +272,13 @@ static int take_cancel(uva__task_t *t) {
   return 0;
 }
 
-int uva_await(uva_future_t *f, uva_value_t *value) {
-  uva__task_t *t = current_task();
+/* uva_await apart from its fast path. */
+static __attribute__((noinline)) int await_slow(uva__task_t *t,
+                                                uva_future_t *f,
+                                                uva_value_t *value) {
   uva__loop_t *L;
   int status;
 
-  if (f == NULL || f->consumer != UVA__C_NONE)
-    return UV_EINVAL; /* a consumed future is not ours to touch */
   if (t == NULL || (f->L != NULL && f->L != t->base.L)) {
     uva_future_free(f);
     return UV_EINVAL;
@@ -288,10 +288,8 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
     return UV_ECANCELED;
   }
   if (f->flags & UVA__F_STATIC) {
-    /* inline uva__future_destroy: the path of every channel message */
     status = f->status;
-    if ((L = f->L) != NULL && --L->objects == 0)
-      uva__loop_maybe_free(L);
+    uva__future_destroy(f);
     return status;
   }
   L = f->L;
@@ -312,6 +310,26 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
   }
   uva__future_destroy(f);
   return status;
+}
+
+int uva_await(uva_future_t *f, uva_value_t *value) {
+  uva__task_t *t = current_task();
+  uva__loop_t *L;
+  int status;
+
+  if (f == NULL || f->consumer != UVA__C_NONE)
+    return UV_EINVAL; /* a consumed future is not ours to touch */
+  /* The path of every channel message that moved at once: a loop's shared
+   * ready future, awaited by a task that has not been cancelled. */
+  if (uva__likely(t != NULL && (f->flags & UVA__F_STATIC) &&
+                  (L = f->L) == t->base.L &&
+                  !(t->base.flags & UVA__F_CANCEL))) {
+    status = f->status;
+    if (--L->objects == 0)
+      uva__loop_maybe_free(L);
+    return status;
+  }
+  return await_slow(t, f, value);
 }
 
 int uva_yield(void) {
