@@ -182,6 +182,11 @@ void *uva__obj_alloc(uva__loop_t *L, size_t size) {
   size_t c = (size - 1) / 16;
   void *p;
 
+#ifdef UVA_FAULT_INJECTION
+  /* The fault-injection build (tests/test-faults.c) caches nothing: every
+   * object is an allocation that the test can make fail. */
+  c = UVA__CACHE_CLASSES;
+#endif
   if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {
     p = uva__malloc(size);
   } else if ((p = L->cache[c]) != NULL) {
@@ -207,6 +212,9 @@ void *uva__obj_alloc(uva__loop_t *L, size_t size) {
 void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
   size_t c = (size - 1) / 16;
 
+#ifdef UVA_FAULT_INJECTION
+  c = UVA__CACHE_CLASSES; /* nothing is cached: see uva__obj_alloc */
+#endif
   if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {
     uva__free(p);
   } else {
