@@ -558,6 +558,74 @@ static int sc_poll(uv_loop_t *loop) {
   return 0;
 }
 
+/* ---- the idle handle --------------------------------------------------- */
+
+#define ROUNDS 4
+
+typedef struct {
+  uv_loop_t *loop;
+  uv_timer_t timers[ROUNDS];
+  int done;
+  int err;
+} idle_ctx;
+
+static int body_nothing(void *arg, uva_result_t *result) {
+  (void)arg;
+  (void)result;
+  return 0;
+}
+
+static void idle_done(int status, uva_value_t v, void *data) {
+  idle_ctx *c = data;
+  (void)v;
+  c->done++;
+  if (status != 0) {
+    ck_assert_int_eq(status, UV_ENOMEM);
+    c->err = status;
+  }
+}
+
+static void idle_then(idle_ctx *c, uva_future_t *f) {
+  int err = uva_future_then(f, idle_done, c);
+  if (err != 0) {
+    ck_assert_int_eq(err, UV_ENOMEM);
+    c->err = err;
+    c->done++;
+  }
+}
+
+/* The program's own timer: spawns a task from outside any uva callback, so
+ * that uva opens its idle handle. */
+static void spawn_from_timer(uv_timer_t *t) {
+  idle_ctx *c = t->data;
+  idle_then(c, uva_spawn(c->loop, body_nothing, NULL));
+}
+
+/* In one pass over the timers, the program's timers and uva's sleeps
+ * alternate: each sleep's callback drains the queue and closes the idle
+ * handle the spawn before it opened, so the later spawns find every idle
+ * handle uva had closing.  (uva allocated a third handle then, and aborted
+ * when that allocation failed.) */
+static int sc_idle_handles(uv_loop_t *loop) {
+  idle_ctx c;
+  int i;
+  memset(&c, 0, sizeof(c));
+  c.loop = loop;
+  for (i = 0; i < ROUNDS; i++) {
+    uv_timer_init(loop, &c.timers[i]);
+    c.timers[i].data = &c;
+    uv_timer_start(&c.timers[i], spawn_from_timer, 1, 0);
+    if (i < ROUNDS - 1)
+      idle_then(&c, uva_sleep(loop, 1));
+  }
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(c.done, 2 * ROUNDS - 1);
+  for (i = 0; i < ROUNDS; i++)
+    uv_close((uv_handle_t *)&c.timers[i], NULL);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0); /* c goes out of scope */
+  return c.err;
+}
+
 /* ---- the driver --------------------------------------------------------- */
 
 typedef struct {
@@ -581,6 +649,7 @@ static const scenario_t scenarios[] = {
     {"chan tasks", sc_chan_tasks},
     {"chan send_blocking", sc_chan_thread},
     {"poll+wakers", sc_poll},
+    {"idle handles", sc_idle_handles},
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 
