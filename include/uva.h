@@ -15,7 +15,10 @@
  *    uva_future_free.  Handing it to a consumer gives it to the library: the
  *    pointer must not be used again.  A consumer takes the future even when it
  *    fails (it frees it).  A value nobody took is freed with the free function
- *    it was resolved with.
+ *    it was resolved with.  A consumer handed a future that another consumer
+ *    already holds (and that is therefore still alive) refuses it with
+ *    UV_EINVAL and leaves it alone; after that, using the pointer is
+ *    undefined.
  *  - Unless a comment says otherwise, a call must be made on the thread that
  *    runs the loop it works on.
  */
@@ -189,7 +192,7 @@ typedef int (*uva_poll_fn)(void *state, uva_waker_t *waker, uva_result_t *out);
  * settled or been cancelled.  Cancelling it from inside its own poll function
  * (directly, or through a select that the poll settles) takes effect when
  * that poll returns.  Fails with UV_EINVAL if loop or fn is NULL, UV_ENOMEM
- * without memory (state_free is called then too). */
+ * without memory; in both cases state_free is called with state. */
 UVA_EXTERN uva_future_t *uva_future_poll(uv_loop_t *loop, uva_poll_fn fn,
                                          void *state, uva_free_cb state_free);
 
@@ -237,7 +240,7 @@ typedef struct uva_spawn_opts {
 UVA_EXTERN uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg);
 
 /* As uva_spawn, with options (opts may be NULL).  Also fails with UV_EINVAL if
- * opts->stack_size is neither 0 nor at least UVA_STACK_MIN.  Stacks are
+ * opts->stack_size is neither 0 nor between UVA_STACK_MIN and 1 TiB.  Stacks are
  * mmap'd and reused; running past the end of one is detected (a guard page,
  * or a canary checked at every switch) and reported on stderr before the
  * process aborts, instead of corrupting memory. */
@@ -301,8 +304,10 @@ UVA_EXTERN uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms);
  * results must stay valid until the join future settles or is freed; a freed
  * or cancelled join cancels its pending children and frees their values
  * instead of storing them.  n == 0 settles at once.  Fails with UV_EINVAL if
- * loop is NULL, futures or results is NULL while n > 0, or an entry is NULL
- * (every non-NULL entry is freed), UV_ENOMEM without memory (likewise). */
+ * loop is NULL, futures or results is NULL while n > 0, or an entry is NULL,
+ * belongs to another loop or already has a consumer (every non-NULL entry
+ * that has no other consumer is freed), UV_ENOMEM without memory (likewise).
+ */
 UVA_EXTERN uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures,
                                   size_t n, uva_result_t *results);
 
@@ -311,7 +316,9 @@ UVA_EXTERN uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures,
  * value and free function go to *winner; the others are cancelled and freed.
  * winner must stay valid until the select settles or is freed.  Fails with
  * UV_EINVAL if loop or winner is NULL, n == 0, futures is NULL, or an entry
- * is NULL (every non-NULL entry is freed), UV_ENOMEM without memory. */
+ * is NULL, belongs to another loop or already has a consumer (every non-NULL
+ * entry that has no other consumer is freed), UV_ENOMEM without memory
+ * (likewise). */
 UVA_EXTERN uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures,
                                     size_t n, uva_result_t *winner);
 
@@ -359,7 +366,8 @@ UVA_EXTERN uva_future_t *uva_fs_write(uv_loop_t *loop, uv_file fd,
                                       int64_t offset);
 
 /* Returns a future that closes fd; cancelling or freeing it still closes fd.
- * Fails with UV_EINVAL if loop is NULL, or libuv's error (UV_EBADF, ...). */
+ * Fails with UV_EINVAL if loop is NULL, UV_ENOMEM (fd is then left open), or
+ * libuv's error (UV_EBADF, ...). */
 UVA_EXTERN uva_future_t *uva_fs_close(uv_loop_t *loop, uv_file fd);
 
 /* ------------------------------------------------------------------------ */
@@ -382,7 +390,8 @@ UVA_EXTERN uva_future_t *uva_spawn_blocking(uv_loop_t *loop, uva_task_fn fn,
 
 /* Makes a channel on loop for messages of elem_size bytes, holding up to
  * capacity of them, and stores it in *out.  Returns 0; UV_EINVAL if loop or
- * out is NULL or elem_size or capacity is 0; UV_ENOMEM without memory (*out
+ * out is NULL, elem_size or capacity is 0, or capacity * elem_size does not
+ * fit in a size_t (*out is then NULL when out is not NULL); UV_ENOMEM without memory (*out
  * is then NULL).  The channel is freed with uva_chan_free. */
 UVA_EXTERN int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
                             uva_chan_t **out);
@@ -391,7 +400,8 @@ UVA_EXTERN int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
  * the channel, at once if there is room, else when a receiver makes room
  * (backpressure; waiting senders go in the order they began to wait).
  * Settles with UV_EPIPE if the channel is or gets closed before the message
- * got in.  Fails with UV_EINVAL if ch or msg is NULL. */
+ * got in.  Fails with UV_EINVAL if ch or msg is NULL, UV_ENOMEM without
+ * memory (the message is then not sent). */
 UVA_EXTERN uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg);
 
 /* Returns a future that settles with 0 once the oldest message has been
@@ -399,7 +409,7 @@ UVA_EXTERN uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg);
  * channel is closed and every message sent before the close has been
  * received.  Waiting receivers are served in the order they began to wait.
  * A cancelled or freed receive never writes to out.  Fails with UV_EINVAL if
- * ch or out is NULL. */
+ * ch or out is NULL, UV_ENOMEM without memory. */
 UVA_EXTERN uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out);
 
 /* Sends *msg without waiting.  Returns 0; UV_EAGAIN if the channel is full;
@@ -416,7 +426,9 @@ UVA_EXTERN int uva_chan_try_recv(uva_chan_t *ch, void *out);
  * wake-ups coalesced.  Messages from one thread arrive in the order sent;
  * nothing is lost or duplicated.  Returns 0; UV_EPIPE if the channel is (or,
  * while waiting, gets) closed; UV_EINVAL if ch or msg is NULL or when called
- * on the loop's thread (it could never wake up there).  Every call must have
+ * on the loop's thread (it could never wake up there); UV_ENOMEM if the
+ * channel's side for other threads, made by the first such call, could not
+ * be allocated (the message is not sent).  Every call must have
  * returned before uva_chan_free. */
 UVA_EXTERN int uva_chan_send_blocking(uva_chan_t *ch, const void *msg);
 

@@ -179,6 +179,11 @@ void *uva__obj_alloc_slow(uva__loop_t *L, size_t size) {
   size_t c = (size - 1) / 16;
   void *p;
 
+#ifdef UVA_FAULT_INJECTION
+  /* The fault-injection build (tests/test-faults.c) caches nothing: every
+   * object is an allocation that the test can make fail. */
+  c = UVA__CACHE_CLASSES;
+#endif
   if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {
     p = uva__malloc(size);
   } else if ((p = L->cache[c]) != NULL) {
@@ -204,6 +209,9 @@ void *uva__obj_alloc_slow(uva__loop_t *L, size_t size) {
 void uva__obj_free_slow(uva__loop_t *L, void *p, size_t size) {
   size_t c = (size - 1) / 16;
 
+#ifdef UVA_FAULT_INJECTION
+  c = UVA__CACHE_CLASSES; /* nothing is cached: see uva__obj_alloc */
+#endif
   if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {
     uva__free(p);
   } else {
@@ -229,18 +237,25 @@ void uva__closed(uva__loop_t *L) { L->closing--; }
 
 /* The idle handle is closed whenever the queue drains, so that a loop with no
  * uva work has no uva handle at all.  A new one may be needed before the old
- * one's close callback has run: two are embedded in the loop state, and more
- * are allocated in the rare case both are closing. */
+ * one's close callback has run: two are embedded in the loop state.  When
+ * both are still closing, no third one is needed (nor memory for it, which
+ * could run out): uva closes idle handles only from the drain at the end of a
+ * uva callback run by uv_run, never from a close callback, so both close
+ * callbacks run in the loop's next closing phase, and libuv does not block
+ * in poll while handles are closing.  The first of them reopens the handle
+ * (idle_close_cb): the queue drains without the loop ever waiting, one idle
+ * phase later than a new handle would have drained it. */
+static void idle_ensure(uva__loop_t *L);
+
 static void idle_close_cb(uv_handle_t *h) {
   uva__idle_t *i = uva__container_of(h, uva__idle_t, handle);
   uva__loop_t *L = i->L;
 
-  if (i >= L->idle_slots && i < L->idle_slots + 2)
-    i->busy = 0;
-  else
-    uva__free(i);
+  i->busy = 0;
   L->handles--;
   uva__closed(L);
+  if (L->rq_head != NULL)
+    idle_ensure(L); /* work queued while both slots were closing */
   uva__loop_maybe_free(L);
 }
 
@@ -261,10 +276,8 @@ static void idle_ensure(uva__loop_t *L) {
     i = &L->idle_slots[0];
   else if (!L->idle_slots[1].busy)
     i = &L->idle_slots[1];
-  else if ((i = uva__malloc(sizeof(*i))) == NULL) {
-    fprintf(stderr, "uva: out of memory for an idle handle\n");
-    abort();
-  }
+  else
+    return; /* both closing: the first close callback reopens one */
   i->L = L;
   i->busy = 1;
   uv_idle_init(L->loop, &i->handle);

@@ -34,6 +34,11 @@
  * the canary alone, so that 100,000 suspended tasks still fit. */
 #define UVA__GUARDED_MAX 16384
 #define UVA__POOL_MAX 64
+#ifdef UVA_FAULT_INJECTION
+#define UVA__POOLING 0 /* every stack is mapped: see stack_map */
+#else
+#define UVA__POOLING 1
+#endif
 
 static atomic_long guarded_live;
 
@@ -167,6 +172,16 @@ static uva__stack_t *stack_map(size_t size) {
   uva__stack_t *s;
   int guarded;
 
+#ifdef UVA_FAULT_INJECTION
+  {
+    /* The fault-injection build counts a stack's mmap as an allocation that
+     * the test can make fail. */
+    void *probe = uva__malloc(1);
+    if (probe == NULL)
+      return NULL;
+    uva__free(probe);
+  }
+#endif
   size = (size + ps - 1) & ~(ps - 1);
   total = size + ps; /* one page for the header and the guard */
   map = mmap(NULL, total, PROT_READ | PROT_WRITE,
@@ -239,7 +254,7 @@ void uva__stack_check(const uva__stack_t *s) {
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s) {
   uva__stack_check(s);
   L->stacks_live--;
-  if (s->is_default &&
+  if (UVA__POOLING && s->is_default &&
       L->stack_pool_n < UVA__POOL_MAX) {
     s->next = L->stack_pool;
     L->stack_pool = s;

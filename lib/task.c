@@ -352,9 +352,10 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
 
   if (f == NULL)
     return UV_EINVAL;
-  if (f->flags & UVA__F_STATIC) {
+  if (f->flags & UVA__F_STATIC) { /* settled at once: nothing to run */
     status = loop == NULL || (f->L != NULL && f->L->loop != loop) ? UV_EINVAL
-                                                                  : f->status;
+             : uva__loop_running() != NULL                       ? UV_EBUSY
+                                                                 : f->status;
     uva__future_destroy(f);
     return status;
   }

@@ -1,0 +1,563 @@
+/* Bad inputs (issue 4, item 6): every public call of uva.h with each bad
+ * input its specification names, and the documented result.  README.md's
+ * "Bad inputs" table has one row per group of assertions here and names the
+ * test.  Every test ends with the loop closing with 0 and with every
+ * allocation uva made freed (a counting allocator is installed). */
+#include "test-util.h"
+
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+/* ---- a counting allocator: nothing may leak ----------------------------- */
+
+static atomic_long live;
+
+static void *c_malloc(size_t n) {
+  void *p = malloc(n);
+  if (p != NULL)
+    atomic_fetch_add(&live, 1);
+  return p;
+}
+static void *c_calloc(size_t n, size_t m) {
+  void *p = calloc(n, m);
+  if (p != NULL)
+    atomic_fetch_add(&live, 1);
+  return p;
+}
+static void *c_realloc(void *p, size_t n) {
+  return p == NULL ? c_malloc(n) : realloc(p, n);
+}
+static void c_free(void *p) {
+  if (p != NULL) {
+    atomic_fetch_sub(&live, 1);
+    free(p);
+  }
+}
+
+static void setup(void) {
+  atomic_store(&live, 0);
+  frees = 0;
+}
+
+/* The loop closes with 0 and uva holds no memory. */
+#define DONE(loop)                                                             \
+  do {                                                                         \
+    LOOP_CLOSE(loop);                                                          \
+    ck_assert_int_eq(atomic_load(&live), 0);                                   \
+  } while (0)
+
+/* f failed with err at once; frees it. */
+#define FAILS(f, err)                                                          \
+  do {                                                                         \
+    uva_future_t *f_ = (f);                                                    \
+    ck_assert_int_eq(uva_future_status(f_), (err));                            \
+    uva_future_free(f_);                                                       \
+  } while (0)
+
+static int body_zero(void *arg, uva_result_t *r) {
+  (void)arg;
+  (void)r;
+  return 0;
+}
+
+static int poll_never(void *state, uva_waker_t *w, uva_result_t *out) {
+  (void)state;
+  (void)w;
+  (void)out;
+  return UVA_PENDING;
+}
+
+static void *owned(void) { return malloc(8); } /* freed with count_free */
+
+static void never_called(int status, uva_value_t v, void *data) {
+  (void)status;
+  (void)v;
+  (void)data;
+  ck_abort_msg("callback of a call that failed");
+}
+
+/* ---- NULL loop ---------------------------------------------------------- */
+
+START_TEST(null_loop) {
+  LOOP_INIT(loop);
+  uva_future_t *kids[1];
+  uva_result_t res[1];
+  uva_chan_t *ch = (uva_chan_t *)&ch;
+  FAILS(uva_future_new(NULL), UV_EINVAL);
+  FAILS(uva_ready(NULL, owned(), count_free), UV_EINVAL);
+  ck_assert_int_eq(frees, 1); /* the value is freed */
+  FAILS(uva_ready_u64(NULL, 1), UV_EINVAL);
+  FAILS(uva_failed(NULL, UV_EIO), UV_EINVAL);
+  FAILS(uva_spawn(NULL, body_zero, NULL), UV_EINVAL);
+  FAILS(uva_spawn_ex(NULL, body_zero, NULL, NULL), UV_EINVAL);
+  FAILS(uva_sleep(NULL, 1), UV_EINVAL);
+  FAILS(uva_fs_read_file(NULL, "x"), UV_EINVAL);
+  FAILS(uva_fs_write_file(NULL, "x", "a", 1), UV_EINVAL);
+  FAILS(uva_fs_open(NULL, "x", O_RDONLY, 0), UV_EINVAL);
+  FAILS(uva_fs_read(NULL, 0, 1, 0), UV_EINVAL);
+  FAILS(uva_fs_write(NULL, 1, "a", 1, 0), UV_EINVAL);
+  FAILS(uva_fs_close(NULL, 0), UV_EINVAL);
+  FAILS(uva_spawn_blocking(NULL, body_zero, NULL), UV_EINVAL);
+  FAILS(uva_future_poll(NULL, poll_never, owned(), count_free), UV_EINVAL);
+  ck_assert_int_eq(frees, 2); /* state_free ran */
+  ck_assert_int_eq(uva_chan_new(NULL, 4, 4, &ch), UV_EINVAL);
+  ck_assert_ptr_null(ch); /* *out is cleared */
+  /* the combinators free every entry */
+  kids[0] = uva_ready(loop, owned(), count_free);
+  FAILS(uva_join(NULL, kids, 1, res), UV_EINVAL);
+  ck_assert_int_eq(frees, 3);
+  kids[0] = uva_ready(loop, owned(), count_free);
+  FAILS(uva_select(NULL, kids, 1, res), UV_EINVAL);
+  ck_assert_int_eq(frees, 4);
+  /* block_on consumes f in every case */
+  ck_assert_int_eq(uva_block_on(NULL, uva_ready(loop, owned(), count_free), NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(frees, 5);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- NULL function, future, path, buffer or out pointer ----------------- */
+
+START_TEST(null_args) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  then_rec r;
+  memset(&r, 0, sizeof(r));
+  FAILS(uva_spawn(loop, NULL, NULL), UV_EINVAL);
+  FAILS(uva_spawn_ex(loop, NULL, NULL, NULL), UV_EINVAL);
+  FAILS(uva_spawn_blocking(loop, NULL, NULL), UV_EINVAL);
+  FAILS(uva_future_poll(loop, NULL, owned(), count_free), UV_EINVAL);
+  ck_assert_int_eq(frees, 1);
+  FAILS(uva_fs_read_file(loop, NULL), UV_EINVAL);
+  FAILS(uva_fs_write_file(loop, NULL, "a", 1), UV_EINVAL);
+  FAILS(uva_fs_write_file(loop, "x", NULL, 1), UV_EINVAL);
+  FAILS(uva_fs_open(loop, NULL, O_RDONLY, 0), UV_EINVAL);
+  FAILS(uva_fs_write(loop, 1, NULL, 1, 0), UV_EINVAL);
+  /* a NULL future */
+  ck_assert_int_eq(uva_future_then(NULL, record, &r), UV_EINVAL);
+  ck_assert_int_eq(uva_future_cancel(NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_future_status(NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_future_resolve(NULL, NULL, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_future_resolve_u64(NULL, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(NULL, UV_EIO), UV_EINVAL);
+  ck_assert_int_eq(uva_await(NULL, &v), UV_EINVAL);
+  ck_assert_int_eq(uva_block_on(loop, NULL, &v), UV_EINVAL);
+  FAILS(uva_timeout(NULL, 1), UV_EINVAL);
+  /* then without a callback frees f (and its value) */
+  ck_assert_int_eq(uva_future_then(uva_ready(loop, owned(), count_free), NULL, NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(frees, 2);
+  /* allocator functions */
+  ck_assert_int_eq(uva_replace_allocator(NULL, realloc, calloc, free), UV_EINVAL);
+  ck_assert_int_eq(uva_replace_allocator(malloc, NULL, calloc, free), UV_EINVAL);
+  ck_assert_int_eq(uva_replace_allocator(malloc, realloc, NULL, free), UV_EINVAL);
+  ck_assert_int_eq(uva_replace_allocator(malloc, realloc, calloc, NULL), UV_EINVAL);
+  DONE(loop);
+}
+END_TEST
+
+/* NULL where uva allows it: nothing happens. */
+START_TEST(null_noops) {
+  LOOP_INIT(loop);
+  uva_result_free(NULL);
+  uva_buf_free(NULL);
+  uva_future_free(NULL);
+  uva_future_detach(NULL);
+  uva_waker_wake(NULL);
+  ck_assert_ptr_null(uva_waker_clone(NULL));
+  uva_waker_drop(NULL);
+  uva_chan_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- combinators: NULL arrays, NULL entries, n == 0 --------------------- */
+
+START_TEST(combinator_args) {
+  LOOP_INIT(loop);
+  uva_future_t *kids[3];
+  uva_result_t res[3];
+  uva_value_t v;
+  FAILS(uva_join(loop, NULL, 1, res), UV_EINVAL);
+  kids[0] = uva_ready(loop, owned(), count_free);
+  FAILS(uva_join(loop, kids, 1, NULL), UV_EINVAL);
+  ck_assert_int_eq(frees, 1);
+  kids[0] = uva_ready(loop, owned(), count_free);
+  kids[1] = NULL;
+  kids[2] = uva_sleep(loop, 10000);
+  FAILS(uva_join(loop, kids, 3, res), UV_EINVAL); /* the others are freed */
+  ck_assert_int_eq(frees, 2);
+  /* n == 0: settles at once, arrays unused */
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, NULL, 0, NULL), &v), 0);
+
+  FAILS(uva_select(loop, NULL, 1, res), UV_EINVAL);
+  FAILS(uva_select(loop, kids, 0, res), UV_EINVAL);
+  kids[0] = uva_ready(loop, owned(), count_free);
+  FAILS(uva_select(loop, kids, 1, NULL), UV_EINVAL);
+  ck_assert_int_eq(frees, 3);
+  kids[0] = NULL;
+  kids[1] = uva_ready(loop, owned(), count_free);
+  FAILS(uva_select(loop, kids, 2, res), UV_EINVAL);
+  ck_assert_int_eq(frees, 4);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- sizes -------------------------------------------------------------- */
+
+START_TEST(sizes) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch = (uva_chan_t *)&ch;
+  uva_spawn_opts_t o;
+  ck_assert_int_eq(uva_chan_new(loop, 0, 4, &ch), UV_EINVAL);
+  ck_assert_ptr_null(ch);
+  ck_assert_int_eq(uva_chan_new(loop, 4, 0, &ch), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_new(loop, 4, 4, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_new(loop, (size_t)1 << 40, (size_t)1 << 40, &ch),
+                   UV_EINVAL); /* capacity * elem_size overflows */
+  ck_assert_int_eq(uva_chan_new(loop, SIZE_MAX, 2, &ch), UV_EINVAL);
+  FAILS(uva_fs_read(loop, 0, 0, 0), UV_EINVAL);
+  o.stack_size = 1;
+  FAILS(uva_spawn_ex(loop, body_zero, NULL, &o), UV_EINVAL);
+  o.stack_size = UVA_STACK_MIN - 1;
+  FAILS(uva_spawn_ex(loop, body_zero, NULL, &o), UV_EINVAL);
+  o.stack_size = SIZE_MAX; /* more than 1 TiB */
+  FAILS(uva_spawn_ex(loop, body_zero, NULL, &o), UV_EINVAL);
+  o.stack_size = ((size_t)1 << 40) + 1;
+  FAILS(uva_spawn_ex(loop, body_zero, NULL, &o), UV_EINVAL);
+  /* the smallest valid sizes work */
+  o.stack_size = UVA_STACK_MIN;
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn_ex(loop, body_zero, NULL, &o), NULL), 0);
+  o.stack_size = 0; /* the default */
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn_ex(loop, body_zero, NULL, &o), NULL), 0);
+  ck_assert_int_eq(uva_chan_new(loop, 1, 1, &ch), 0);
+  uva_chan_free(ch);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(bad_error_codes) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_future_new(loop);
+  FAILS(uva_failed(loop, 0), UV_EINVAL);
+  FAILS(uva_failed(loop, 5), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(f, 0), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(f, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_future_status(f), UVA_PENDING); /* left pending */
+  ck_assert_int_eq(uva_future_reject(f, UV_EIO), 0);
+  FAILS(f, UV_EIO);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- settling: non-user futures, twice, after a cancel ------------------ */
+
+START_TEST(settle_misuse) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_ready_u64(loop, 1);
+  void *p = owned();
+  /* not made by uva_future_new */
+  ck_assert_int_eq(uva_future_resolve(f, p, count_free), UV_EINVAL);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 2), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(f, UV_EIO), UV_EINVAL);
+  ck_assert_int_eq(frees, 0); /* p stays the caller's */
+  uva_future_free(f);
+  f = uva_sleep(loop, 10000);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 2), UV_EINVAL);
+  uva_future_free(f);
+  f = uva_future_new(NULL); /* failed: not a user future */
+  ck_assert_int_eq(uva_future_resolve_u64(f, 2), UV_EINVAL);
+  /* settled twice: the first result stays, the second value is the caller's */
+  f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 7), 0);
+  ck_assert_int_eq(uva_future_resolve(f, p, count_free), UV_EINVAL);
+  ck_assert_int_eq(uva_future_reject(f, UV_EIO), UV_EINVAL);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 8), UV_EINVAL);
+  ck_assert_int_eq(frees, 0);
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, f, &v), 0);
+  ck_assert_uint_eq(v.u64, 7);
+  /* resolved after its consumer cancelled it: UV_ECANCELED, value freed */
+  f = uva_future_new(loop);
+  uva_future_free(f);
+  ck_assert_int_eq(uva_future_resolve(f, p, count_free), UV_ECANCELED);
+  ck_assert_int_eq(frees, 1);
+  f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_cancel(f), 0);
+  ck_assert_int_eq(uva_future_reject(f, UV_EIO), UV_ECANCELED);
+  uva_future_free(f);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- cancel and then on settled or failed futures ----------------------- */
+
+START_TEST(cancel_then_misuse) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_ready_u64(loop, 1);
+  then_rec r;
+  ck_assert_int_eq(uva_future_cancel(f), UV_EBUSY); /* already settled */
+  uva_future_free(f);
+  f = uva_future_new(NULL);
+  ck_assert_int_eq(uva_future_cancel(f), UV_EBUSY);
+  /* failed before it had a loop: then returns the error, never calls back */
+  ck_assert_int_eq(uva_future_then(f, never_called, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_future_then(uva_sleep(NULL, 1), never_called, NULL),
+                   UV_EINVAL);
+  /* failed with a loop: then calls back with the error, from the loop */
+  memset(&r, 0, sizeof(r));
+  r.in_call = 1;
+  ck_assert_int_eq(uva_future_then(uva_spawn(loop, NULL, NULL), record, &r), 0);
+  r.in_call = 0;
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_int_eq(r.status, UV_EINVAL);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- futures already handed to a consumer ------------------------------- */
+
+/* While such a future is alive (here: held by uva_future_then until the
+ * producer settles it), every other consumer refuses it and leaves it be. */
+START_TEST(consumed_future) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_future_new(loop), *kids[1];
+  uva_result_t res[1];
+  uva_value_t v;
+  then_rec r;
+  memset(&r, 0, sizeof(r));
+  ck_assert_int_eq(uva_future_then(f, record, &r), 0);
+  ck_assert_int_eq(uva_future_then(f, record, &r), UV_EINVAL);
+  ck_assert_int_eq(uva_await(f, &v), UV_EINVAL);
+  ck_assert_int_eq(uva_block_on(loop, f, &v), UV_EINVAL);
+  FAILS(uva_timeout(f, 1), UV_EINVAL);
+  kids[0] = f;
+  FAILS(uva_join(loop, kids, 1, res), UV_EINVAL);
+  kids[0] = f;
+  FAILS(uva_select(loop, kids, 1, res), UV_EINVAL);
+  uva_future_free(f);
+  uva_future_detach(f);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 5), 0); /* still its consumer's */
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_uint_eq(r.value.u64, 5);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- a future of another loop ------------------------------------------- */
+
+static uv_loop_t *other_loop;
+
+static int await_other(void *arg, uva_result_t *r) {
+  (void)arg;
+  (void)r;
+  return uva_await(uva_ready(other_loop, owned(), count_free), NULL);
+}
+
+START_TEST(another_loop) {
+  LOOP_INIT(loop);
+  LOOP_INIT(loop2);
+  uva_future_t *kids[2];
+  uva_result_t res[2];
+  other_loop = loop2;
+  /* block_on: f is freed */
+  ck_assert_int_eq(uva_block_on(loop, uva_ready(loop2, owned(), count_free), NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(frees, 1);
+  /* await in a task of another loop: f is freed */
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, await_other, NULL), NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(frees, 2);
+  /* join and select: every entry is freed */
+  kids[0] = uva_ready(loop, owned(), count_free);
+  kids[1] = uva_ready(loop2, owned(), count_free);
+  FAILS(uva_join(loop, kids, 2, res), UV_EINVAL);
+  ck_assert_int_eq(frees, 4);
+  kids[0] = uva_ready(loop, owned(), count_free);
+  kids[1] = uva_ready(loop2, owned(), count_free);
+  FAILS(uva_select(loop, kids, 2, res), UV_EINVAL);
+  ck_assert_int_eq(frees, 6);
+  LOOP_CLOSE(loop2);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- where a call is made: outside or inside a task, in a callback ------ */
+
+START_TEST(outside_task) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  ck_assert_int_eq(uva_in_task(), 0);
+  ck_assert_int_eq(uva_yield(), UV_EINVAL);
+  /* await outside a task: f is freed */
+  ck_assert_int_eq(uva_await(uva_ready(loop, owned(), count_free), &v), UV_EINVAL);
+  ck_assert_int_eq(frees, 1);
+  ck_assert_int_eq(uva_await(uva_sleep(loop, 10000), &v), UV_EINVAL);
+  DONE(loop);
+}
+END_TEST
+
+static int block_on_in_task(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  ck_assert_int_eq(uva_in_task(), 1);
+  ck_assert_int_eq(uva_block_on(loop, uva_ready(loop, owned(), count_free), NULL),
+                   UV_EBUSY);
+  ck_assert_int_eq(frees, 1); /* f was freed */
+  /* even a future that failed at once */
+  ck_assert_int_eq(uva_block_on(loop, uva_failed(NULL, UV_EIO), NULL), UV_EBUSY);
+  ck_assert_int_eq(uva_block_on(loop, uva_failed(loop, UV_EIO), NULL), UV_EBUSY);
+  r->value.u64 = 1;
+  return 0;
+}
+
+static void block_on_in_then(int status, uva_value_t v, void *data) {
+  uv_loop_t *loop = data;
+  (void)status;
+  (void)v;
+  ck_assert_int_eq(uva_in_task(), 0);
+  ck_assert_int_eq(uva_yield(), UV_EINVAL);
+  ck_assert_int_eq(uva_block_on(loop, uva_ready(loop, owned(), count_free), NULL),
+                   UV_EBUSY);
+  frees += 100;
+}
+
+START_TEST(inside_callbacks) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, block_on_in_task, loop), &v),
+                   0);
+  ck_assert_uint_eq(v.u64, 1);
+  ck_assert_int_eq(uva_future_then(uva_ready_u64(loop, 1), block_on_in_then, loop),
+                   0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(frees, 102);
+  DONE(loop);
+}
+END_TEST
+
+/* Nothing could ever settle f: UV_EAGAIN, f cancelled and freed. */
+START_TEST(block_on_nothing_left) {
+  LOOP_INIT(loop);
+  uva_future_t *f = uva_future_new(loop);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_EAGAIN);
+  ck_assert_int_eq(uva_future_resolve(f, owned(), count_free), UV_ECANCELED);
+  ck_assert_int_eq(frees, 1);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- files -------------------------------------------------------------- */
+
+START_TEST(fs_errors) {
+  LOOP_INIT(loop);
+  char path[512];
+  const char *dir = getenv("UVA_TEST_TMPDIR");
+  uva_value_t v;
+  snprintf(path, sizeof(path), "%s/badinput-%ld-missing", dir != NULL ? dir : ".",
+           (long)getpid());
+  ck_assert_int_eq(uva_block_on(loop, uva_fs_read_file(loop, path), NULL), UV_ENOENT);
+  ck_assert_int_eq(uva_block_on(loop, uva_fs_read_file(loop, "."), NULL), UV_EISDIR);
+  ck_assert_int_eq(uva_block_on(loop, uva_fs_open(loop, path, O_RDONLY, 0), NULL),
+                   UV_ENOENT);
+  ck_assert_int_eq(uva_block_on(loop, uva_fs_write_file(loop, ".", "a", 1), NULL),
+                   UV_EISDIR);
+  ck_assert_int_eq(uva_block_on(loop, uva_fs_read(loop, -1, 1, 0), NULL), UV_EBADF);
+  ck_assert_int_eq(uva_block_on(loop, uva_fs_write(loop, -1, "a", 1, 0), NULL),
+                   UV_EBADF);
+  ck_assert_int_eq(uva_block_on(loop, uva_fs_close(loop, -1), NULL), UV_EBADF);
+  /* no data: allowed when len is 0 */
+  ck_assert_int_eq(uva_block_on(loop, uva_fs_write_file(loop, path, NULL, 0), &v), 0);
+  ck_assert_uint_eq(v.u64, 0);
+  unlink(path);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- channels ----------------------------------------------------------- */
+
+typedef struct {
+  uva_chan_t *ch;
+  int err;
+} sender_t;
+
+static void send_after_close(void *arg) {
+  sender_t *t = arg;
+  int x = 1;
+  t->err = uva_chan_send_blocking(t->ch, &x);
+}
+
+START_TEST(chan_misuse) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  int x = 1;
+  sender_t t;
+  uv_thread_t th;
+  /* NULL channel, message or out */
+  FAILS(uva_chan_send(NULL, &x), UV_EINVAL);
+  FAILS(uva_chan_recv(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_try_send(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_try_recv(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_send_blocking(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_close(NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  FAILS(uva_chan_send(ch, NULL), UV_EINVAL);
+  FAILS(uva_chan_recv(ch, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_try_send(ch, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_try_recv(ch, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_send_blocking(ch, NULL), UV_EINVAL);
+  /* empty, full */
+  ck_assert_int_eq(uva_chan_try_recv(ch, &x), UV_EAGAIN);
+  ck_assert_int_eq(uva_chan_try_send(ch, &x), 0);
+  ck_assert_int_eq(uva_chan_try_send(ch, &x), UV_EAGAIN);
+  /* send_blocking on the loop's thread could never wake up */
+  ck_assert_int_eq(uva_chan_send_blocking(ch, &x), UV_EINVAL);
+  /* closed: sends fail, a second close fails, receivers drain then EOF */
+  ck_assert_int_eq(uva_chan_close(ch), 0);
+  ck_assert_int_eq(uva_chan_close(ch), UV_EPIPE);
+  ck_assert_int_eq(uva_chan_try_send(ch, &x), UV_EPIPE);
+  FAILS(uva_chan_send(ch, &x), UV_EPIPE);
+  t.ch = ch;
+  t.err = 0;
+  ck_assert_int_eq(uv_thread_create(&th, send_after_close, &t), 0);
+  ck_assert_int_eq(uv_thread_join(&th), 0);
+  ck_assert_int_eq(t.err, UV_EPIPE);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &x), 0);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &x), UV_EOF);
+  ck_assert_int_eq(uva_block_on(loop, uva_chan_recv(ch, &x), NULL), UV_EOF);
+  uva_chan_free(ch);
+  DONE(loop);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("badinput");
+  TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, null_loop);
+  tcase_add_test(tc, null_args);
+  tcase_add_test(tc, null_noops);
+  tcase_add_test(tc, combinator_args);
+  tcase_add_test(tc, sizes);
+  tcase_add_test(tc, bad_error_codes);
+  tcase_add_test(tc, settle_misuse);
+  tcase_add_test(tc, cancel_then_misuse);
+  tcase_add_test(tc, consumed_future);
+  tcase_add_test(tc, another_loop);
+  tcase_add_test(tc, outside_task);
+  tcase_add_test(tc, inside_callbacks);
+  tcase_add_test(tc, block_on_nothing_left);
+  tcase_add_test(tc, fs_errors);
+  tcase_add_test(tc, chan_misuse);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  if (uva_replace_allocator(c_malloc, c_realloc, c_calloc, c_free) != 0)
+    return EXIT_FAILURE;
+  return test_run_suite(suite());
+}

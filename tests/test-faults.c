@@ -1,0 +1,722 @@
+/* Allocation-failure injection (issue 4, item 2).  Linked against uva_fault,
+ * the variant of the library built with UVA_FAULT_INJECTION: it caches no
+ * object and pools no stack, and counts each stack's mmap as an allocation,
+ * so every allocation site goes through the allocator installed here with
+ * uva_replace_allocator.
+ *
+ * Each scenario below exercises some public calls.  It is run with the 1st
+ * allocation failing, then the 2nd, and so on, until a run makes no
+ * injected failure.  Every run must report the failure (UV_ENOMEM as a
+ * return value or as a failed future's status) or succeed with the right
+ * result; the loop must then close with 0 and every allocation uva made must
+ * have been freed.  Crashes end the test (Check forks each one). */
+#include "test-util.h"
+
+#include <execinfo.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ---- the counting allocator --------------------------------------------- */
+
+static atomic_long fail_at;  /* the allocation that fails (1-based); 0: none */
+static atomic_long nallocs;  /* allocations asked for in this run */
+static atomic_long injected; /* failures injected in this run */
+static atomic_long live;     /* allocations not yet freed */
+
+/* To see where a failing run's allocation comes from: FAULTS_ONLY=<index
+ * of the scenario> FAULTS_FROM=<n> CK_FORK=no runs that scenario from
+ * allocation n on and prints a backtrace of each injected failure. */
+static int trace;
+
+static int inject(void) {
+  long n = atomic_fetch_add(&nallocs, 1) + 1;
+  if (n == atomic_load(&fail_at)) {
+    atomic_fetch_add(&injected, 1);
+    if (trace) {
+      void *bt[32];
+      fprintf(stderr, "faults: allocation %ld fails here:\n", n);
+      backtrace_symbols_fd(bt, backtrace(bt, 32), 2);
+    }
+    return 1;
+  }
+  return 0;
+}
+
+static void *fi_malloc(size_t n) {
+  void *p = inject() ? NULL : malloc(n);
+  if (p != NULL)
+    atomic_fetch_add(&live, 1);
+  return p;
+}
+
+static void *fi_calloc(size_t n, size_t m) {
+  void *p = inject() ? NULL : calloc(n, m);
+  if (p != NULL)
+    atomic_fetch_add(&live, 1);
+  return p;
+}
+
+static void *fi_realloc(void *p, size_t n) {
+  if (p == NULL)
+    return fi_malloc(n);
+  return inject() ? NULL : realloc(p, n);
+}
+
+static void fi_free(void *p) {
+  if (p != NULL) {
+    atomic_fetch_sub(&live, 1);
+    free(p);
+  }
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* A call's status: the injected UV_ENOMEM ends the scenario, anything else
+ * must be 0. */
+#define TRY(expr)                                                              \
+  do {                                                                         \
+    int err_ = (expr);                                                         \
+    if (err_ == UV_ENOMEM)                                                     \
+      return err_;                                                             \
+    ck_assert_int_eq(err_, 0);                                                 \
+  } while (0)
+
+/* As TRY, where the call may also give the expected error want. */
+#define TRY_WANT(expr, want)                                                   \
+  do {                                                                         \
+    int err_ = (expr);                                                         \
+    if (err_ == UV_ENOMEM)                                                     \
+      return err_;                                                             \
+    ck_assert_int_eq(err_, (want));                                            \
+  } while (0)
+
+static const char *tmpdir(void) {
+  const char *d = getenv("UVA_TEST_TMPDIR");
+  return d != NULL ? d : ".";
+}
+
+static void tmp_path(char *buf, size_t n, const char *name) {
+  snprintf(buf, n, "%s/faults-%ld-%s", tmpdir(), (long)getpid(), name);
+}
+
+/* ---- scenarios ---------------------------------------------------------- */
+
+/* uva_future_new, uva_future_then, uva_future_resolve_u64. */
+static int sc_future_then(uv_loop_t *loop) {
+  then_rec r;
+  uva_future_t *f = uva_future_new(loop);
+  int failed = uva_future_status(f) == UV_ENOMEM;
+  memset(&r, 0, sizeof(r));
+  TRY(uva_future_then(f, record, &r));
+  if (failed) {
+    /* failed with a loop: the callback reports it */
+    ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+    ck_assert_int_eq(r.calls, 1);
+    return r.status;
+  }
+  ck_assert_int_eq(uva_future_resolve_u64(f, 42), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_int_eq(r.status, 0);
+  ck_assert_uint_eq(r.value.u64, 42);
+  return 0;
+}
+
+/* uva_ready, uva_ready_u64, uva_failed, uva_block_on. */
+static int sc_ready(uv_loop_t *loop) {
+  uva_value_t v;
+  TRY(uva_block_on(loop, uva_ready(loop, test_strdup("hi"), free), &v));
+  ck_assert_str_eq(v.ptr, "hi");
+  free(v.ptr);
+  TRY(uva_block_on(loop, uva_ready_u64(loop, 7), &v));
+  ck_assert_uint_eq(v.u64, 7);
+  TRY_WANT(uva_block_on(loop, uva_failed(loop, UV_EPIPE), NULL), UV_EPIPE);
+  return 0;
+}
+
+static int body_value(void *arg, uva_result_t *result) {
+  (void)arg;
+  result->value.ptr = test_strdup("task");
+  result->free_fn = free;
+  return 0;
+}
+
+/* uva_spawn, a task's stack, uva_block_on of its join future. */
+static int sc_spawn(uv_loop_t *loop) {
+  uva_value_t v;
+  TRY(uva_block_on(loop, uva_spawn(loop, body_value, NULL), &v));
+  ck_assert_str_eq(v.ptr, "task");
+  free(v.ptr);
+  return 0;
+}
+
+static int body_await(void *arg, uva_result_t *result) {
+  uv_loop_t *loop = arg;
+  uva_value_t v;
+  int err;
+  if ((err = uva_await(uva_ready_u64(loop, 5), &v)) != 0)
+    return err;
+  ck_assert_uint_eq(v.u64, 5);
+  if ((err = uva_yield()) != 0)
+    return err;
+  if ((err = uva_await(uva_sleep(loop, 1), NULL)) != 0)
+    return err;
+  result->value.u64 = v.u64 + 1;
+  return 0;
+}
+
+/* uva_spawn_ex with a small stack; uva_await and uva_yield inside it. */
+static int sc_spawn_ex_await(uv_loop_t *loop) {
+  uva_spawn_opts_t opts = {UVA_STACK_MIN};
+  uva_value_t v;
+  TRY(uva_block_on(loop, uva_spawn_ex(loop, body_await, loop, &opts), &v));
+  ck_assert_uint_eq(v.u64, 6);
+  return 0;
+}
+
+static int body_parent(void *arg, uva_result_t *result) {
+  uv_loop_t *loop = arg;
+  uva_future_t *a = uva_spawn(loop, body_await, loop);
+  uva_future_t *b = uva_spawn(loop, body_await, loop);
+  uva_value_t va, vb;
+  int ea = uva_await(a, &va);
+  int eb = uva_await(b, &vb);
+  if (ea != 0)
+    return ea;
+  if (eb != 0)
+    return eb;
+  result->value.u64 = va.u64 + vb.u64;
+  return 0;
+}
+
+/* Tasks that spawn and await tasks. */
+static int sc_nested_tasks(uv_loop_t *loop) {
+  uva_value_t v;
+  TRY(uva_block_on(loop, uva_spawn(loop, body_parent, loop), &v));
+  ck_assert_uint_eq(v.u64, 12);
+  return 0;
+}
+
+/* uva_sleep; cancel, free and detach of pending futures. */
+/* Frees f (or detaches it) and returns its status if it failed at once
+ * with UV_ENOMEM, else 0: what a dropped future's caller can learn. */
+static int drop(uva_future_t *f, int detach) {
+  int err = uva_future_status(f) == UV_ENOMEM ? UV_ENOMEM : 0;
+  if (detach)
+    uva_future_detach(f);
+  else
+    uva_future_free(f);
+  return err;
+}
+
+static int sc_sleep_cancel(uv_loop_t *loop) {
+  then_rec r;
+  uva_future_t *f;
+  int err = 0;
+  TRY(uva_block_on(loop, uva_sleep(loop, 1), NULL));
+  memset(&r, 0, sizeof(r));
+  f = uva_sleep(loop, 10000);
+  if (uva_future_status(f) == UV_ENOMEM)
+    return drop(f, 0);
+  ck_assert_int_eq(uva_future_cancel(f), 0);
+  ck_assert_int_eq(uva_future_status(f), UV_ECANCELED);
+  ck_assert_int_eq(uva_future_then(f, record, &r), 0);
+  err |= drop(uva_sleep(loop, 10000), 0);
+  err |= drop(uva_spawn(loop, body_value, NULL), 0); /* never runs */
+  err |= drop(uva_sleep(loop, 1), 1);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_int_eq(r.status, UV_ECANCELED);
+  return err;
+}
+
+static int body_slow(void *arg, uva_result_t *result) {
+  (void)result;
+  return uva_await(uva_sleep(arg, 10000), NULL);
+}
+
+/* uva_timeout: one that fires (cancelling a task), one that does not. */
+static int sc_timeout(uv_loop_t *loop) {
+  TRY_WANT(uva_block_on(loop, uva_timeout(uva_sleep(loop, 10000), 1), NULL),
+           UV_ETIMEDOUT);
+  TRY_WANT(uva_block_on(loop,
+                        uva_timeout(uva_spawn(loop, body_slow, loop), 1), NULL),
+           UV_ETIMEDOUT);
+  TRY(uva_block_on(loop, uva_timeout(uva_sleep(loop, 1), 10000), NULL));
+  return 0;
+}
+
+/* uva_join of different kinds of futures. */
+static int sc_join(uv_loop_t *loop) {
+  uva_result_t res[4];
+  uva_future_t *kids[4];
+  int err = 0, i;
+  kids[0] = uva_sleep(loop, 1);
+  kids[1] = uva_ready_u64(loop, 5);
+  kids[2] = uva_spawn(loop, body_value, NULL);
+  kids[3] = uva_ready(loop, test_strdup("r"), free);
+  TRY(uva_block_on(loop, uva_join(loop, kids, 4, res), NULL));
+  for (i = 0; i < 4; i++) {
+    if (res[i].status == UV_ENOMEM)
+      err = UV_ENOMEM;
+    else
+      ck_assert_int_eq(res[i].status, 0);
+  }
+  if (err == 0) {
+    ck_assert_uint_eq(res[1].value.u64, 5);
+    ck_assert_str_eq(res[2].value.ptr, "task");
+    ck_assert_str_eq(res[3].value.ptr, "r");
+  }
+  for (i = 0; i < 4; i++)
+    uva_result_free(&res[i]);
+  return err;
+}
+
+/* uva_select: the losers are cancelled and freed. */
+static int sc_select(uv_loop_t *loop) {
+  uva_result_t win;
+  uva_future_t *kids[3];
+  uva_value_t v;
+  kids[0] = uva_sleep(loop, 10000);
+  kids[1] = uva_sleep(loop, 1);
+  kids[2] = uva_spawn(loop, body_slow, loop);
+  TRY(uva_block_on(loop, uva_select(loop, kids, 3, &win), &v));
+  if (win.status == UV_ENOMEM)
+    return UV_ENOMEM; /* a child that failed at once wins */
+  ck_assert_int_eq(win.status, 0);
+  ck_assert_uint_eq(v.u64, 1);
+  return 0;
+}
+
+/* uva_fs_write_file, uva_fs_read_file. */
+static int sc_fs_whole(uv_loop_t *loop) {
+  char path[512];
+  uva_value_t v;
+  int err;
+  tmp_path(path, sizeof(path), "whole");
+  TRY(uva_block_on(loop, uva_fs_write_file(loop, path, "hello", 5), &v));
+  ck_assert_uint_eq(v.u64, 5);
+  err = uva_block_on(loop, uva_fs_read_file(loop, path), &v);
+  unlink(path);
+  TRY(err);
+  ck_assert_str_eq(((uva_buf_t *)v.ptr)->base, "hello");
+  uva_buf_free(v.ptr);
+  /* nothing: a future failed with libuv's error */
+  TRY_WANT(uva_block_on(loop, uva_fs_read_file(loop, path), NULL), UV_ENOENT);
+  /* a file whose size stat cannot tell: the buffer grows (realloc) */
+  if (access("/proc/self/maps", R_OK) == 0) {
+    TRY(uva_block_on(loop, uva_fs_read_file(loop, "/proc/self/maps"), &v));
+    ck_assert_uint_gt(((uva_buf_t *)v.ptr)->len, 0);
+    uva_buf_free(v.ptr);
+  }
+  return 0;
+}
+
+/* uva_fs_open, _write, _read, _close, and an open dropped while it runs. */
+static int sc_fs_fd(uv_loop_t *loop) {
+  char path[512];
+  uva_value_t v;
+  uva_future_t *f;
+  uv_file fd;
+  int err;
+  tmp_path(path, sizeof(path), "fd");
+  TRY(uva_block_on(loop, uva_fs_open(loop, path, O_RDWR | O_CREAT | O_TRUNC, 0644),
+                   &v));
+  fd = (uv_file)v.i64;
+  err = uva_block_on(loop, uva_fs_write(loop, fd, "abc", 3, 0), &v);
+  if (err == 0) {
+    ck_assert_uint_eq(v.u64, 3);
+    err = uva_block_on(loop, uva_fs_read(loop, fd, 16, 0), &v);
+  }
+  if (err == 0) {
+    ck_assert_str_eq(((uva_buf_t *)v.ptr)->base, "abc");
+    uva_buf_free(v.ptr);
+  }
+  if (uva_block_on(loop, uva_fs_close(loop, fd), NULL) == UV_ENOMEM) {
+    close(fd);
+    err = err != 0 ? err : UV_ENOMEM;
+  }
+  /* dropped at once: the descriptor is closed when the open completes */
+  f = uva_fs_open(loop, path, O_RDONLY, 0);
+  if (uva_future_status(f) == UV_ENOMEM && err == 0)
+    err = UV_ENOMEM;
+  uva_future_free(f);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  unlink(path);
+  TRY(err);
+  return 0;
+}
+
+static int blocking_body(void *arg, uva_result_t *result) {
+  (void)arg;
+  result->value.u64 = 99;
+  return 0;
+}
+
+/* uva_spawn_blocking. */
+static int sc_spawn_blocking(uv_loop_t *loop) {
+  uva_value_t v;
+  TRY(uva_block_on(loop, uva_spawn_blocking(loop, blocking_body, NULL), &v));
+  ck_assert_uint_eq(v.u64, 99);
+  return 0;
+}
+
+/* ---- channels ----------------------------------------------------------- */
+
+#define MSGS 10
+
+typedef struct {
+  uv_loop_t *loop;
+  uva_chan_t *ch;
+  int sum;
+  int count;
+} chan_ctx;
+
+static int body_consumer(void *arg, uva_result_t *result) {
+  chan_ctx *c = arg;
+  int x, err;
+  (void)result;
+  for (;;) {
+    err = uva_await(uva_chan_recv(c->ch, &x), NULL);
+    if (err == UV_EOF)
+      return 0;
+    if (err != 0) {
+      uva_chan_close(c->ch); /* lets a blocked sender go (UV_EPIPE) */
+      return err;
+    }
+    c->sum += x;
+    c->count++;
+  }
+}
+
+static int body_producer(void *arg, uva_result_t *result) {
+  chan_ctx *c = arg;
+  int i, err = 0;
+  (void)result;
+  for (i = 0; i < MSGS && err == 0; i++)
+    err = uva_await(uva_chan_send(c->ch, &i), NULL);
+  uva_chan_close(c->ch);
+  return err;
+}
+
+/* A task of a channel scenario has ended: when it failed (even before it
+ * started), the channel closes, so that the other task does not wait for it
+ * forever. */
+typedef struct {
+  chan_ctx *c;
+  int status;
+  int calls;
+} task_rec;
+
+static void task_done(int status, uva_value_t v, void *data) {
+  task_rec *t = data;
+  (void)v;
+  t->status = status;
+  t->calls++;
+  if (status != 0)
+    uva_chan_close(t->c->ch); /* UV_EPIPE if already closed */
+}
+
+/* Runs consumer and producer as two tasks until both have ended.  Returns
+ * UV_ENOMEM if either reported it, else checks that every message came
+ * through (a producer that got UV_EPIPE saw the consumer fail). */
+static int chan_run(chan_ctx *c, uva_task_fn consumer, uva_task_fn producer) {
+  task_rec t[2] = {{c, 0, 0}, {c, 0, 0}};
+  uva_task_fn fns[2] = {consumer, producer};
+  int i, err;
+  for (i = 0; i < 2; i++) {
+    err = uva_future_then(uva_spawn(c->loop, fns[i], c), task_done, &t[i]);
+    if (err != 0) {
+      t[i].status = err; /* failed without a loop: no callback */
+      t[i].calls = 1;
+      uva_chan_close(c->ch);
+    }
+  }
+  ck_assert_int_eq(uv_run(c->loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(t[0].calls, 1);
+  ck_assert_int_eq(t[1].calls, 1);
+  if (t[0].status == UV_ENOMEM || t[1].status == UV_ENOMEM)
+    return UV_ENOMEM;
+  ck_assert_int_eq(t[0].status, 0);
+  ck_assert_int_eq(t[1].status, 0);
+  ck_assert_int_eq(c->count, MSGS);
+  ck_assert_int_eq(c->sum, MSGS * (MSGS - 1) / 2);
+  return 0;
+}
+
+/* uva_chan_new, try_send/try_recv, send and recv futures in tasks (the
+ * consumer parks first, the producer waits for room), close, free. */
+static int sc_chan_tasks(uv_loop_t *loop) {
+  chan_ctx c = {loop, NULL, 0, 0};
+  int x = 5, err;
+  TRY(uva_chan_new(loop, sizeof(int), 2, &c.ch));
+  ck_assert_int_eq(uva_chan_try_send(c.ch, &x), 0);
+  ck_assert_int_eq(uva_chan_try_recv(c.ch, &x), 0);
+  ck_assert_int_eq(uva_chan_try_recv(c.ch, &x), UV_EAGAIN);
+  err = chan_run(&c, body_consumer, body_producer);
+  uva_chan_free(c.ch);
+  return err;
+}
+
+static int blocking_sender(void *arg, uva_result_t *result) {
+  chan_ctx *c = arg;
+  int i, err = 0;
+  (void)result;
+  for (i = 0; i < MSGS && err == 0; i++)
+    err = uva_chan_send_blocking(c->ch, &i);
+  return err;
+}
+
+static int body_thread_producer(void *arg, uva_result_t *result) {
+  chan_ctx *c = arg;
+  int err = uva_await(uva_spawn_blocking(c->loop, blocking_sender, c), NULL);
+  (void)result;
+  uva_chan_close(c->ch);
+  return err == UV_EPIPE ? 0 : err; /* UV_EPIPE: the consumer failed */
+}
+
+/* uva_chan_send_blocking from libuv's thread pool into a parked receiver. */
+static int sc_chan_thread(uv_loop_t *loop) {
+  chan_ctx c = {loop, NULL, 0, 0};
+  int err;
+  TRY(uva_chan_new(loop, sizeof(int), 2, &c.ch));
+  err = chan_run(&c, body_consumer, body_thread_producer);
+  uva_chan_free(c.ch);
+  return err;
+}
+
+/* ---- poll futures ------------------------------------------------------- */
+
+typedef struct {
+  int polls;
+  int freed;
+  uv_thread_t thread;
+  int started;
+  uva_waker_t *waker;
+} poll_ctx;
+
+static void wake_from_thread(void *arg) {
+  poll_ctx *p = arg;
+  uva_waker_wake(p->waker);
+  uva_waker_drop(p->waker);
+}
+
+/* Ready on the third poll: woken once from the loop's thread, once from
+ * another thread. */
+static int poll_fn(void *state, uva_waker_t *waker, uva_result_t *out) {
+  poll_ctx *p = state;
+  switch (p->polls++) {
+  case 0:
+    uva_waker_wake(waker);
+    return UVA_PENDING;
+  case 1:
+    p->waker = uva_waker_clone(waker);
+    ck_assert_int_eq(uv_thread_create(&p->thread, wake_from_thread, p), 0);
+    p->started = 1;
+    return UVA_PENDING;
+  default:
+    out->value.u64 = 42;
+    return 0;
+  }
+}
+
+static int pending_forever(void *state, uva_waker_t *waker, uva_result_t *out) {
+  (void)waker;
+  (void)out;
+  ((poll_ctx *)state)->polls++;
+  return UVA_PENDING;
+}
+
+static void poll_state_free(void *state) { ((poll_ctx *)state)->freed++; }
+
+/* uva_future_poll, wakers from both threads, a poll cancelled by select. */
+static int sc_poll(uv_loop_t *loop) {
+  poll_ctx p, q;
+  uva_value_t v;
+  uva_result_t win;
+  uva_future_t *kids[2];
+  int err;
+  memset(&p, 0, sizeof(p));
+  memset(&q, 0, sizeof(q));
+  err = uva_block_on(loop, uva_future_poll(loop, poll_fn, &p, poll_state_free),
+                     &v);
+  if (p.started)
+    uv_thread_join(&p.thread);
+  ck_assert_int_eq(p.freed, 1);
+  TRY(err);
+  ck_assert_uint_eq(v.u64, 42);
+  kids[0] = uva_future_poll(loop, pending_forever, &q, poll_state_free);
+  kids[1] = uva_sleep(loop, 1);
+  err = uva_block_on(loop, uva_select(loop, kids, 2, &win), &v);
+  ck_assert_int_eq(q.freed, 1);
+  TRY(err);
+  TRY(win.status);
+  ck_assert_uint_eq(v.u64, 1);
+  return 0;
+}
+
+/* ---- the idle handle --------------------------------------------------- */
+
+#define ROUNDS 4
+
+typedef struct {
+  uv_loop_t *loop;
+  uv_timer_t timers[ROUNDS];
+  int done;
+  int err;
+} idle_ctx;
+
+static int body_nothing(void *arg, uva_result_t *result) {
+  (void)arg;
+  (void)result;
+  return 0;
+}
+
+static void idle_done(int status, uva_value_t v, void *data) {
+  idle_ctx *c = data;
+  (void)v;
+  c->done++;
+  if (status != 0) {
+    ck_assert_int_eq(status, UV_ENOMEM);
+    c->err = status;
+  }
+}
+
+static void idle_then(idle_ctx *c, uva_future_t *f) {
+  int err = uva_future_then(f, idle_done, c);
+  if (err != 0) {
+    ck_assert_int_eq(err, UV_ENOMEM);
+    c->err = err;
+    c->done++;
+  }
+}
+
+/* The program's own timer: spawns a task from outside any uva callback, so
+ * that uva opens its idle handle. */
+static void spawn_from_timer(uv_timer_t *t) {
+  idle_ctx *c = t->data;
+  idle_then(c, uva_spawn(c->loop, body_nothing, NULL));
+}
+
+/* In one pass over the timers, the program's timers and uva's sleeps
+ * alternate: each sleep's callback drains the queue and closes the idle
+ * handle the spawn before it opened, so the later spawns find every idle
+ * handle uva had closing.  (uva allocated a third handle then, and aborted
+ * when that allocation failed.) */
+static int sc_idle_handles(uv_loop_t *loop) {
+  idle_ctx c;
+  int i;
+  memset(&c, 0, sizeof(c));
+  c.loop = loop;
+  for (i = 0; i < ROUNDS; i++) {
+    uv_timer_init(loop, &c.timers[i]);
+    c.timers[i].data = &c;
+    uv_timer_start(&c.timers[i], spawn_from_timer, 1, 0);
+    if (i < ROUNDS - 1)
+      idle_then(&c, uva_sleep(loop, 1));
+  }
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(c.done, 2 * ROUNDS - 1);
+  for (i = 0; i < ROUNDS; i++)
+    uv_close((uv_handle_t *)&c.timers[i], NULL);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0); /* c goes out of scope */
+  return c.err;
+}
+
+/* ---- the driver --------------------------------------------------------- */
+
+typedef struct {
+  const char *name;
+  int (*fn)(uv_loop_t *loop);
+} scenario_t;
+
+static const scenario_t scenarios[] = {
+    {"future_new+then", sc_future_then},
+    {"ready+block_on", sc_ready},
+    {"spawn", sc_spawn},
+    {"spawn_ex+await+yield", sc_spawn_ex_await},
+    {"nested tasks", sc_nested_tasks},
+    {"sleep+cancel/free/detach", sc_sleep_cancel},
+    {"timeout", sc_timeout},
+    {"join", sc_join},
+    {"select", sc_select},
+    {"fs read_file/write_file", sc_fs_whole},
+    {"fs open/write/read/close", sc_fs_fd},
+    {"spawn_blocking", sc_spawn_blocking},
+    {"chan tasks", sc_chan_tasks},
+    {"chan send_blocking", sc_chan_thread},
+    {"poll+wakers", sc_poll},
+    {"idle handles", sc_idle_handles},
+};
+#define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
+
+/* Injection points per scenario, shared with the parent when Check forks. */
+static long *points;
+
+START_TEST(scenario) {
+  const scenario_t *sc = &scenarios[_i];
+  const char *only = getenv("FAULTS_ONLY"), *from = getenv("FAULTS_FROM");
+  long n = 1;
+
+  if (only != NULL && atoi(only) != _i)
+    return;
+  if (from != NULL) {
+    n = atol(from);
+    trace = 1;
+  }
+  for (;; n++) {
+    uv_loop_t loop;
+    int r;
+    atomic_store(&nallocs, 0);
+    atomic_store(&injected, 0);
+    atomic_store(&live, 0);
+    atomic_store(&fail_at, n);
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    r = sc->fn(&loop);
+    atomic_store(&fail_at, 0);
+    if (atomic_load(&injected) == 0)
+      ck_assert_msg(r == 0, "%s: %s without an injected failure", sc->name,
+                    uv_err_name(r));
+    else
+      ck_assert_msg(r == UV_ENOMEM,
+                    "%s, allocation %ld failed: the scenario reported %s",
+                    sc->name, n, r == 0 ? "success" : uv_err_name(r));
+    ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    ck_assert_msg(atomic_load(&live) == 0,
+                  "%s, allocation %ld failed: %ld allocations leaked",
+                  sc->name, n, atomic_load(&live));
+    if (atomic_load(&injected) == 0)
+      break;
+  }
+  points[_i] = n - 1;
+  printf("faults: %-26s %3ld injection points\n", sc->name, n - 1);
+  fflush(stdout);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("faults");
+  TCase *tc = tcase_create("enomem");
+  long total = 0;
+  int i, rc;
+
+  points = mmap(NULL, NSCENARIOS * sizeof(long), PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (points == MAP_FAILED)
+    return EXIT_FAILURE;
+  if (uva_replace_allocator(fi_malloc, fi_realloc, fi_calloc, fi_free) != 0)
+    return EXIT_FAILURE;
+  tcase_set_timeout(tc, 300);
+  tcase_add_loop_test(tc, scenario, 0, NSCENARIOS);
+  suite_add_tcase(s, tc);
+  rc = test_run_suite(s);
+  for (i = 0; i < NSCENARIOS; i++)
+    total += points[i];
+  printf("faults: %d scenarios, %ld injection points, %ld runs\n", NSCENARIOS,
+         total, total + NSCENARIOS);
+  return rc;
+}
