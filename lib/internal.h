@@ -323,11 +323,19 @@ void uva__ctx_switch(uva__ctx_t *from, uva__ctx_t *to);
 #define UVA__UNPOISON(p, n) ((void)0)
 #endif
 
+/* The fault-injection build (tests/test-faults.c) caches nothing: every
+ * object is an allocation that the test can make fail. */
+#ifdef UVA_FAULT_INJECTION
+#define UVA__CACHING 0
+#else
+#define UVA__CACHING 1
+#endif
+
 static inline void *uva__obj_alloc(uva__loop_t *L, size_t size) {
   size_t c = (size - 1) / 16;
   void *p;
 
-  if (uva__likely(c < UVA__CACHE_CLASSES && (p = L->cache[c]) != NULL)) {
+  if (uva__likely(UVA__CACHING &&c < UVA__CACHE_CLASSES && (p = L->cache[c]) != NULL)) {
     UVA__UNPOISON(p, (c + 1) * 16);
     L->cache[c] = *(void **)p;
     L->objects++;
@@ -339,7 +347,7 @@ static inline void *uva__obj_alloc(uva__loop_t *L, size_t size) {
 static inline void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
   size_t c = (size - 1) / 16;
 
-  if (uva__likely(c < UVA__CACHE_CLASSES && L->objects > 1)) {
+  if (uva__likely(UVA__CACHING && c < UVA__CACHE_CLASSES && L->objects > 1)) {
     *(void **)p = L->cache[c];
     L->cache[c] = p;
     UVA__POISON(p, (c + 1) * 16);

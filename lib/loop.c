@@ -127,9 +127,7 @@ static void loop_free(uva__loop_t *L) {
   uva__stack_pool_free(L);
   while ((slab = L->slabs) != NULL) {
     L->slabs = slab->next;
-#ifdef UVA__ASAN
-    ASAN_UNPOISON_MEMORY_REGION(slab, slab->size);
-#endif
+    UVA__UNPOISON(slab, slab->size);
     uva__free(slab);
   }
   uv_mutex_destroy(&L->remote_lock);
@@ -169,9 +167,7 @@ static void *slab_refill(uva__loop_t *L, size_t c) {
   p = (char *)slab + ((sizeof(*slab) + 15) & ~(size_t)15);
   L->bump[c] = p + osize;
   L->bump_end[c] = (char *)slab + size;
-#ifdef UVA__ASAN
-  ASAN_POISON_MEMORY_REGION(L->bump[c], (size_t)(L->bump_end[c] - L->bump[c]));
-#endif
+  UVA__POISON(L->bump[c], (size_t)(L->bump_end[c] - L->bump[c]));
   return p;
 }
 
@@ -179,24 +175,17 @@ void *uva__obj_alloc_slow(uva__loop_t *L, size_t size) {
   size_t c = (size - 1) / 16;
   void *p;
 
-#ifdef UVA_FAULT_INJECTION
-  /* The fault-injection build (tests/test-faults.c) caches nothing: every
-   * object is an allocation that the test can make fail. */
-  c = UVA__CACHE_CLASSES;
-#endif
+  if (!UVA__CACHING)
+    c = UVA__CACHE_CLASSES; /* see UVA__CACHING in internal.h */
   if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {
     p = uva__malloc(size);
   } else if ((p = L->cache[c]) != NULL) {
-#ifdef UVA__ASAN
-    ASAN_UNPOISON_MEMORY_REGION(p, (c + 1) * 16);
-#endif
+    UVA__UNPOISON(p, (c + 1) * 16);
     L->cache[c] = *(void **)p;
   } else if (L->bump_end[c] - L->bump[c] >= (ptrdiff_t)((c + 1) * 16)) {
     p = L->bump[c];
     L->bump[c] += (c + 1) * 16;
-#ifdef UVA__ASAN
-    ASAN_UNPOISON_MEMORY_REGION(p, (c + 1) * 16);
-#endif
+    UVA__UNPOISON(p, (c + 1) * 16);
   } else {
     p = slab_refill(L, c);
   }
@@ -209,17 +198,14 @@ void *uva__obj_alloc_slow(uva__loop_t *L, size_t size) {
 void uva__obj_free_slow(uva__loop_t *L, void *p, size_t size) {
   size_t c = (size - 1) / 16;
 
-#ifdef UVA_FAULT_INJECTION
-  c = UVA__CACHE_CLASSES; /* nothing is cached: see uva__obj_alloc */
-#endif
+  if (!UVA__CACHING)
+    c = UVA__CACHE_CLASSES;
   if (uva__unlikely(c >= UVA__CACHE_CLASSES)) {
     uva__free(p);
   } else {
     *(void **)p = L->cache[c];
     L->cache[c] = p;
-#ifdef UVA__ASAN
-    ASAN_POISON_MEMORY_REGION(p, (c + 1) * 16);
-#endif
+    UVA__POISON(p, (c + 1) * 16);
   }
   L->objects--;
   if (L->objects == 0)
