@@ -109,6 +109,7 @@ static struct {
   uint8_t th_out[M_SEQ + 1];
   /* context for messages */
   int cur_task, cur_op, trace;
+  int amb; /* where an ambiguous outcome comes from: await, select, join */
   model_stats_t *st;
 } M;
 
@@ -499,8 +500,16 @@ static void sub_settle(mtask_t *t, live_t *l, int how, int st, uva_value_t v) {
     } else if (how == REP_CANCELLED) {
       CHECK(*l->out == 0, "a cancelled recv on ch%d wrote %#llx", l->ch,
             (unsigned long long)*l->out);
-    } else if (*l->out != 0) {
-      M.st->lost++; /* taken, then its result dropped by a cancel */
+    } else if (*l->out != 0) { /* taken, then its result dropped */
+      TRACE("    dropped: a recv took %#llx, its result was lost (%s)\n",
+            (unsigned long long)*l->out,
+            M.amb == 0 ? "await" : M.amb == 1 ? "select" : "join");
+      if (M.amb == 0)
+        M.st->lost_await++;
+      else if (M.amb == 1)
+        M.st->lost_select++;
+      else
+        M.st->lost_join++;
     }
     if (*l->out != 0) {
       *l->rec = 1;
@@ -560,8 +569,10 @@ static void do_single(mtask_t *t, int opi, const op_t *o, const sub_t *s) {
   } else if (st == UV_ECANCELED &&
              (l.kind != SUB_CHILD || !kid_cancelled)) {
     saw_cancel(t);
+    M.amb = 0;
     sub_settle(t, &l, REP_AMBIG, st, v);
   } else if (st == UV_ECANCELED && cancellable(t->id) && !t->cancel_seen) {
+    M.amb = 0;
     sub_settle(t, &l, REP_AMBIG, st, v); /* the task's or the kid's */
   } else {
     sub_settle(t, &l, REP_KNOWN, st, v);
@@ -590,6 +601,7 @@ static void do_select(mtask_t *t, int opi, const op_t *o) {
       if ((uint64_t)k == v.u64)
         sub_settle(t, &l[k], REP_KNOWN, win.status, win.value);
       else /* cancelled: a loser pending when it was handed over */
+        M.amb = 1,
         sub_settle(t, &l[k], s0[k] == UVA_PENDING ? REP_CANCELLED : REP_AMBIG,
                    UV_ECANCELED, (uva_value_t){0});
     }
@@ -601,6 +613,7 @@ static void do_select(mtask_t *t, int opi, const op_t *o) {
   } else {
     CHECK(st == UV_ECANCELED, "select settled %s", ename(st));
     saw_cancel(t);
+    M.amb = 0;
     for (int k = 0; k < n; k++)
       sub_settle(t, &l[k], REP_AMBIG, st, (uva_value_t){0});
   }
@@ -631,6 +644,7 @@ static void do_join(mtask_t *t, int opi, const op_t *o) {
     saw_cancel(t);
   }
   /* Children that had settled were consumed; the rest were cancelled. */
+  M.amb = 2;
   for (int k = 0; k < n; k++)
     sub_settle(t, &l[k], REP_AMBIG, st, (uva_value_t){0});
 }
@@ -925,8 +939,10 @@ void model_print_stats(FILE *out, const model_stats_t *s) {
   fprintf(out,
           "model: %llu programs, %llu tasks, %llu ops (%llu select, %llu "
           "join, %llu cancel); messages: %llu sent ok (%llu from threads), "
-          "%llu received, %llu drained, %llu sends failed, %llu unknown, "
-          "%llu lost to a cancel; %llu timeouts, %llu task cancels\n",
+          "%llu received, %llu drained, %llu sends failed, %llu unknown; "
+          "taken by a receive whose result was dropped: %llu by a cancelled "
+          "await, %llu by select, %llu by a cancelled join; %llu timeouts, "
+          "%llu task cancels\n",
           (unsigned long long)s->programs, (unsigned long long)s->tasks,
           (unsigned long long)s->ops,
           (unsigned long long)s->by_kind[MODEL_OP_SELECT],
@@ -936,7 +952,9 @@ void model_print_stats(FILE *out, const model_stats_t *s) {
           (unsigned long long)s->sent_ok, (unsigned long long)s->thread_msgs,
           (unsigned long long)s->received, (unsigned long long)s->drained,
           (unsigned long long)s->send_failed,
-          (unsigned long long)s->send_unknown, (unsigned long long)s->lost,
+          (unsigned long long)s->send_unknown,
+          (unsigned long long)s->lost_await,
+          (unsigned long long)s->lost_select, (unsigned long long)s->lost_join,
           (unsigned long long)s->timeouts,
           (unsigned long long)s->task_cancels);
 }

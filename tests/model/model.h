@@ -42,7 +42,12 @@ typedef struct model_stats {
   uint64_t thread_msgs;               /* sent by feeder threads */
   uint64_t timeouts;                  /* UV_ETIMEDOUT seen */
   uint64_t task_cancels;              /* UV_ECANCELED seen by a task */
-  uint64_t lost;                      /* consumed, then reported cancelled */
+  uint64_t lost_await;   /* a recv that had settled, dropped by an await
+                            that reported its task's cancellation */
+  uint64_t lost_select;  /* a recv that had settled before a select made
+                            it a loser */
+  uint64_t lost_join;    /* a recv that had settled inside a join that
+                            was cancelled or timed out */
 } model_stats_t;
 
 /* Runs the program that bytes[0..n) decodes to and checks it.  On a
