@@ -185,7 +185,7 @@ START_TEST(cancel_running_task) {
 }
 END_TEST
 
-/* Found by the model test (seed 252): a task whose awaited receive had
+/* Found by the model test (seed 1046): a task whose awaited receive had
  * already taken a message when its join future was cancelled (before the
  * task ran again) got UV_ECANCELED from that await, and the message was
  * lost.  The result stands; the cancel is seen at the next await point. */
