@@ -559,8 +559,11 @@ static void do_single(mtask_t *t, int opi, const op_t *o, const sub_t *s) {
   uva_future_t *f = sub_make(t, opi, 0, s, &l, o->tmo != 0);
   int kid_cancelled = l.kind == SUB_CHILD && M.t[l.kid].may_cancel;
   int st;
+  int before;
+  f = wrap(f, o);
+  before = uva_future_status(f);
   hold_kids(t, &l, 1, 1, 0);
-  st = uva_await(wrap(f, o), &v);
+  st = uva_await(f, &v);
   hold_kids(t, &l, 1, 0, st == UV_ECANCELED || st == UV_ETIMEDOUT);
   TRACE("  task%d [%d] %s -> %s\n", t->id, opi, op_names[o->kind], ename(st));
   if (o->tmo && st == UV_ETIMEDOUT) {
@@ -570,7 +573,10 @@ static void do_single(mtask_t *t, int opi, const op_t *o, const sub_t *s) {
              (l.kind != SUB_CHILD || !kid_cancelled)) {
     saw_cancel(t);
     M.amb = 0;
-    sub_settle(t, &l, REP_AMBIG, st, v);
+    /* Pending when the await began: the cancel stopped it (a result it got
+     * first would have been returned), else it was dropped settled. */
+    sub_settle(t, &l, before == UVA_PENDING ? REP_CANCELLED : REP_AMBIG, st,
+               v);
   } else if (st == UV_ECANCELED && cancellable(t->id) && !t->cancel_seen) {
     M.amb = 0;
     sub_settle(t, &l, REP_AMBIG, st, v); /* the task's or the kid's */
@@ -582,15 +588,18 @@ static void do_single(mtask_t *t, int opi, const op_t *o, const sub_t *s) {
 static void do_select(mtask_t *t, int opi, const op_t *o) {
   live_t l[M_SUB];
   uva_future_t *f[M_SUB];
-  int s0[M_SUB], n = o->nsub, st;
+  int s0[M_SUB], n = o->nsub, st, before;
+  uva_future_t *sel;
   uva_result_t win;
   uva_value_t v = {0};
   for (int k = 0; k < n; k++)
     f[k] = sub_make(t, opi, k, &o->sub[k], &l[k], 1);
   for (int k = 0; k < n; k++) /* a later send may settle an earlier recv */
     s0[k] = uva_future_status(f[k]);
+  sel = wrap(uva_select(&M.loop, f, (size_t)n, &win), o);
+  before = uva_future_status(sel);
   hold_kids(t, l, n, 1, 0);
-  st = uva_await(wrap(uva_select(&M.loop, f, (size_t)n, &win), o), &v);
+  st = uva_await(sel, &v);
   hold_kids(t, l, n, 0, st);
   TRACE("  task%d [%d] select -> %s, winner %llu\n", t->id, opi, ename(st),
         st == 0 ? (unsigned long long)v.u64 : 99ull);
@@ -614,8 +623,11 @@ static void do_select(mtask_t *t, int opi, const op_t *o) {
     CHECK(st == UV_ECANCELED, "select settled %s", ename(st));
     saw_cancel(t);
     M.amb = 0;
+    /* A select still pending when the await began had no settled child:
+     * the cancel stopped them all. */
     for (int k = 0; k < n; k++)
-      sub_settle(t, &l[k], REP_AMBIG, st, (uva_value_t){0});
+      sub_settle(t, &l[k], before == UVA_PENDING ? REP_CANCELLED : REP_AMBIG,
+                 st, (uva_value_t){0});
   }
 }
 
