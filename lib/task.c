@@ -302,8 +302,11 @@ static __attribute__((noinline)) int await_slow(uva__task_t *t,
   }
   f->consumer = UVA__C_DETACHED;
   status = f->status;
-  if (take_cancel(t))
-    status = UV_ECANCELED; /* f's value, if any, is freed below */
+  /* A result f got on its own before the cancel reached it stands (a
+   * received message is not lost); the next await point reports the cancel.
+   * Only when the cancel settled f is it reported here. */
+  if (status == UV_ECANCELED)
+    take_cancel(t);
   else if (status == 0 && value != NULL) {
     *value = f->value;
     f->free_fn = NULL;

@@ -218,6 +218,36 @@ START_TEST(cancel_running_task) {
 }
 END_TEST
 
+/* Found by the model test (seed 1046): a task whose awaited receive had
+ * already taken a message when its join future was cancelled (before the
+ * task ran again) got UV_ECANCELED from that await, and the message was
+ * lost.  The result stands; the cancel is seen at the next await point. */
+static int recv_then_yield(void *arg, uva_result_t *r) {
+  uva_chan_t *ch = arg;
+  int v = 0;
+  ck_assert_int_eq(uva_await(uva_chan_recv(ch, &v), NULL), 0);
+  ck_assert_int_eq(v, 7);
+  ck_assert_int_eq(uva_yield(), UV_ECANCELED);
+  r->value.u64 = (uint64_t)v;
+  return 0;
+}
+
+START_TEST(cancel_after_settle_keeps_result) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  int v = 7;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  uva_future_t *h = uva_spawn(loop, recv_then_yield, ch);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1); /* waits on the recv */
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), 0);  /* the recv settles */
+  ck_assert_int_eq(uva_future_cancel(h), 0);        /* before the task runs */
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), UV_ECANCELED);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), UV_EAGAIN); /* not left behind */
+  uva_chan_free(ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 START_TEST(spawn_bad_input) {
   LOOP_INIT(loop);
   uva_spawn_opts_t o = {1024};
@@ -412,6 +442,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, cancel_suspended_task);
   tcase_add_test(tc, cancel_before_start);
   tcase_add_test(tc, cancel_running_task);
+  tcase_add_test(tc, cancel_after_settle_keeps_result);
   tcase_add_test(tc, spawn_bad_input);
   tcase_add_test(tc, custom_stack_size);
   tcase_add_test(tc, block_on_in_task);

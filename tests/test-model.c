@@ -1,0 +1,54 @@
+/* The randomized model test (tests/model/model.c): a few thousand seeded
+ * programs of tasks, channels and a feeder thread, each checked against a
+ * simple model.  A failure names its seed; UVA_MODEL_SEED=<n> replays that
+ * seed alone and prints the program and each op's outcome.
+ * UVA_MODEL_START=<n> and UVA_MODEL_COUNT=<n> choose the seeds of a soak
+ * (tests/model/soak). */
+#include "test-util.h"
+
+#include "model/model.h"
+
+#include <inttypes.h>
+
+static uint64_t env_u64(const char *name, uint64_t dflt) {
+  const char *s = getenv(name);
+  return s != NULL && *s != '\0' ? strtoull(s, NULL, 0) : dflt;
+}
+
+static void run_seed(uint64_t seed, model_stats_t *st, int trace) {
+  uint8_t bytes[512];
+  model_expand(seed, bytes, sizeof(bytes));
+  snprintf(model_label, sizeof(model_label),
+           "seed %" PRIu64 "; replay: UVA_MODEL_SEED=%" PRIu64, seed, seed);
+  model_run(bytes, sizeof(bytes), st, trace);
+}
+
+START_TEST(programs) {
+  model_stats_t st = {0};
+  if (getenv("UVA_MODEL_SEED") != NULL) {
+    run_seed(env_u64("UVA_MODEL_SEED", 0), &st, 1);
+  } else {
+    uint64_t dflt = getenv("UVA_TEST_SMALL") ? 500 : 3000;
+    uint64_t start = env_u64("UVA_MODEL_START", 1);
+    uint64_t count = env_u64("UVA_MODEL_COUNT", dflt);
+    for (uint64_t s = start; s < start + count; s++)
+      run_seed(s, &st, 0);
+  }
+  model_print_stats(stdout, &st);
+  fflush(stdout);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("model");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 3600);
+  tcase_add_test(tc, programs);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  model_init(); /* before any other uva call */
+  return test_run_suite(suite());
+}
