@@ -130,14 +130,18 @@ static int park(uva_chan_t *ch) {
   if (err != 0)
     return err;
   ch->waiting = 1;
-  /* Publish, then look at the staged count (uva_chan_recv does): a thread
-   * stages, then looks here; one of the two sees the other.  Until a thread
-   * has sent, no fence is needed: a thread's first send always wakes the
-   * loop (see uva_chan_send_blocking). */
-  if (atomic_load_explicit(&ch->threaded, memory_order_relaxed))
-    atomic_store(&ch->parked, 1);
-  else
+  /* A thread stages under rlock, then looks at parked; the loop sets parked
+   * under rlock (uva_chan_recv then looks at the staged count): the lock
+   * orders the two, so one sees the other and a thread pays no fence per
+   * message.  Until a thread has sent, even the lock is not needed: a
+   * thread's first send always wakes the loop (uva_chan_send_blocking). */
+  if (atomic_load_explicit(&ch->threaded, memory_order_relaxed)) {
+    uv_mutex_lock(&ch->rlock);
     atomic_store_explicit(&ch->parked, 1, memory_order_relaxed);
+    uv_mutex_unlock(&ch->rlock);
+  } else {
+    atomic_store_explicit(&ch->parked, 1, memory_order_relaxed);
+  }
   return 0;
 }
 
@@ -324,10 +328,11 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
     msg_copy(ch->stage + i * ch->elem, msg, ch->elem);
   }
   ch->scount++;
-  /* Publish the count, then look for a parked receiver; the loop parks, then
-   * looks at the count: one of the two sees the other. */
-  atomic_store(&ch->staged, ch->scount);
-  if (!ch->notified && (first || atomic_load(&ch->parked))) {
+  /* Publish the count and look for a parked receiver, both under rlock: the
+   * loop parks under rlock, then looks at the count (see park). */
+  atomic_store_explicit(&ch->staged, ch->scount, memory_order_relaxed);
+  if (!ch->notified &&
+      (first || atomic_load_explicit(&ch->parked, memory_order_relaxed))) {
     ch->notified = 1;
     wake = 1;
   }
@@ -433,7 +438,7 @@ uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
   r->ch = ch;
   r->out = out;
   list_push(&ch->recv_head, &ch->recv_tail, &r->base);
-  if (atomic_load(&ch->staged) != 0)
+  if (has_staged(ch)) /* after park: see there */
     pump(ch);
   return &r->base;
 }
