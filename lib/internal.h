@@ -224,9 +224,9 @@ void uva__loop_maybe_free(uva__loop_t *L);
 void *uva__obj_alloc_slow(uva__loop_t *L, size_t size);
 void uva__obj_free_slow(uva__loop_t *L, void *p, size_t size);
 
-/* Puts f on the run queue (no-op if already there) and makes sure the loop
- * will drain it. */
-void uva__rq_push(uva__loop_t *L, uva_future_t *f);
+/* uva__rq_push (inline, below): puts f on the run queue (no-op if already
+ * there) and makes sure the loop will drain it (uva__idle_ensure). */
+void uva__idle_ensure(uva__loop_t *L);
 /* Wraps every uva callback from libuv: enter, then leave, which drains. */
 void uva__cb_enter(uva__loop_t *L);
 void uva__cb_leave(uva__loop_t *L);
@@ -242,8 +242,8 @@ void uva__drain(uva__loop_t *L);
 /* A wait another thread may end (a pending poll future, a receiver on a
  * channel): keeps the async handle open and referenced.  Returns 0 or a
  * libuv error from uv_async_init. */
-int uva__remote_wait_begin(uva__loop_t *L);
-void uva__remote_wait_end(uva__loop_t *L);
+int uva__remote_wait_begin_slow(uva__loop_t *L);
+void uva__remote_wait_end_slow(uva__loop_t *L);
 /* From any thread: queues r on L's inbox and wakes the loop (coalesced).
  * Only while a remote wait is open, or r's owner guarantees the handle. */
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r);
@@ -368,6 +368,36 @@ static inline uva_future_t *uva__future_alloc(uva__loop_t *L,
     f->ops = ops;
   }
   return f;
+}
+
+static inline void uva__rq_push(uva__loop_t *L, uva_future_t *f) {
+  if (f->flags & UVA__F_QUEUED)
+    return;
+  f->flags |= UVA__F_QUEUED;
+  f->next = NULL;
+  if (L->rq_tail != NULL)
+    L->rq_tail->next = f;
+  else
+    L->rq_head = f;
+  L->rq_tail = f;
+  if (L->idle == NULL && !L->draining && !L->in_cb)
+    uva__idle_ensure(L);
+}
+
+/* Inside a drain the async handle stays open and referenced until the
+ * drain ends, so that tasks parking and waking in turn cost no handle work:
+ * these are the counting fast paths. */
+static inline int uva__remote_wait_begin(uva__loop_t *L) {
+  if (uva__likely(L->async != NULL && L->async_refd)) {
+    L->remote_waits++;
+    return 0;
+  }
+  return uva__remote_wait_begin_slow(L);
+}
+
+static inline void uva__remote_wait_end(uva__loop_t *L) {
+  if (--L->remote_waits == 0 && !L->draining && L->in_cb == 0)
+    uva__remote_wait_end_slow(L); /* closes the async handle */
 }
 
 static inline uva_future_t *uva__ready(uva__loop_t *L) {

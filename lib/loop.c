@@ -283,18 +283,7 @@ static void idle_close(uva__loop_t *L) {
 
 /* ---- run queue ---------------------------------------------------------- */
 
-void uva__rq_push(uva__loop_t *L, uva_future_t *f) {
-  if (f->flags & UVA__F_QUEUED)
-    return;
-  f->flags |= UVA__F_QUEUED;
-  f->next = NULL;
-  if (L->rq_tail != NULL)
-    L->rq_tail->next = f;
-  else
-    L->rq_head = f;
-  L->rq_tail = f;
-  idle_ensure(L);
-}
+void uva__idle_ensure(uva__loop_t *L) { idle_ensure(L); }
 
 void uva__cb_enter(uva__loop_t *L) { L->in_cb++; }
 
@@ -390,7 +379,7 @@ static void async_close(uva__loop_t *L) {
   uva__close(L, (uv_handle_t *)&a->handle, async_close_cb);
 }
 
-int uva__remote_wait_begin(uva__loop_t *L) {
+int uva__remote_wait_begin_slow(uva__loop_t *L) {
   uva__async_t *a;
   int err;
 
@@ -410,20 +399,16 @@ int uva__remote_wait_begin(uva__loop_t *L) {
     L->async = a;
     uv_mutex_unlock(&L->remote_lock);
   }
-  if (L->remote_waits++ == 0 && !L->async_refd) {
+  if (L->remote_waits++ == 0 && !L->async_refd) { /* see internal.h */
     L->async_refd = 1;
     uv_ref((uv_handle_t *)&L->async->handle);
   }
   return 0;
 }
 
-/* Inside a uva callback the handle stays open and referenced until the drain
- * ends (it closes it when no wait is left): tasks that park and wake in turn
- * cost no handle work. */
-void uva__remote_wait_end(uva__loop_t *L) {
-  if (--L->remote_waits == 0 && !L->draining && L->in_cb == 0)
-    async_close(L);
-}
+/* The last wait ended outside any uva callback (uva__remote_wait_end in
+ * internal.h): nothing will need the handle until a new wait begins. */
+void uva__remote_wait_end_slow(uva__loop_t *L) { async_close(L); }
 
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r) {
   uv_mutex_lock(&L->remote_lock);
