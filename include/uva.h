@@ -19,6 +19,10 @@
  *    already holds (and that is therefore still alive) refuses it with
  *    UV_EINVAL and leaves it alone; after that, using the pointer is
  *    undefined.
+ *  - A future that an operation completed at once (a channel send or receive
+ *    that found room or a message) may be a shared, read-only object of the
+ *    loop's, so that moving a message allocates nothing: consume it like any
+ *    other future, and do not compare future pointers.
  *  - Unless a comment says otherwise, a call must be made on the thread that
  *    runs the loop it works on.
  */
@@ -447,7 +451,9 @@ UVA_EXTERN void uva_chan_free(uva_chan_t *ch);
 
 /* Replaces the allocator uva uses for its own memory (values it hands out
  * included, such as uva_buf_t).  Call it before any other uva call, as with
- * uv_replace_allocator.  Returns 0, or UV_EINVAL if any function is NULL. */
+ * uv_replace_allocator.  The functions must be thread-safe: whole-file jobs
+ * allocate on libuv's thread pool and uva_chan_send_blocking on its caller's
+ * thread.  Returns 0, or UV_EINVAL if any function is NULL. */
 UVA_EXTERN int uva_replace_allocator(void *(*malloc_fn)(size_t),
                                      void *(*realloc_fn)(void *, size_t),
                                      void *(*calloc_fn)(size_t, size_t),
