@@ -247,7 +247,10 @@ UVA_EXTERN uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg);
  * opts->stack_size is neither 0 nor between UVA_STACK_MIN and 1 TiB.  Stacks are
  * mmap'd and reused; running past the end of one is detected (a guard page,
  * or a canary checked at every switch) and reported on stderr before the
- * process aborts, instead of corrupting memory. */
+ * process aborts, instead of corrupting memory.  Tasks share the loop
+ * thread's floating-point environment (rounding mode, exception masks,
+ * flush-to-zero), as Tokio's tasks do: a task that changes it should restore
+ * it before it awaits or yields. */
 UVA_EXTERN uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn,
                                       void *arg, const uva_spawn_opts_t *opts);
 

@@ -1,5 +1,7 @@
-/* Context switch for AArch64 (AAPCS64): saves x19-x30, d8-d15 and FPCR on
- * the current stack, stores sp in from->sp and resumes to->sp.
+/* Context switch for AArch64 (AAPCS64): saves x19-x30 and d8-d15 on the
+ * current stack, stores sp in from->sp and resumes to->sp.  FPCR is not
+ * switched: tasks share the thread's floating-point environment (see
+ * switch-x86_64.S).
  *   void uva__ctx_switch(uva__ctx_t *from, uva__ctx_t *to);  */
         .text
         .globl  uva__ctx_switch
@@ -7,7 +9,7 @@
         .type   uva__ctx_switch, %function
         .p2align 4
 uva__ctx_switch:
-        sub     sp, sp, #176
+        sub     sp, sp, #160
         stp     x19, x20, [sp, #0]
         stp     x21, x22, [sp, #16]
         stp     x23, x24, [sp, #32]
@@ -18,14 +20,10 @@ uva__ctx_switch:
         stp     d10, d11, [sp, #112]
         stp     d12, d13, [sp, #128]
         stp     d14, d15, [sp, #144]
-        mrs     x9, fpcr
-        str     x9, [sp, #160]
         mov     x9, sp
         str     x9, [x0]
         ldr     x9, [x1]
         mov     sp, x9
-        ldr     x9, [sp, #160]
-        msr     fpcr, x9
         ldp     x19, x20, [sp, #0]
         ldp     x21, x22, [sp, #16]
         ldp     x23, x24, [sp, #32]
@@ -36,7 +34,7 @@ uva__ctx_switch:
         ldp     d10, d11, [sp, #112]
         ldp     d12, d13, [sp, #128]
         ldp     d14, d15, [sp, #144]
-        add     sp, sp, #176
+        add     sp, sp, #160
         ret
         .size   uva__ctx_switch, .-uva__ctx_switch
 

@@ -36,15 +36,14 @@ void uva__ctx_trampoline(void);
 
 void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s)) {
   uintptr_t top = (uintptr_t)s->hi & ~(uintptr_t)15;
-  uint64_t *sp = (uint64_t *)(top - 80);
+  uint64_t *sp = (uint64_t *)(top - 72);
 
-  /* Popped by uva__ctx_switch: mxcsr/fpucw, r15, r14, r13, r12, rbx, rbp,
-   * then the return address; rsp is 16-byte aligned after that ret. */
-  memset(sp, 0, 80);
-  sp[0] = 0x1f80 | ((uint64_t)0x037f << 32);
-  sp[3] = (uint64_t)(uintptr_t)entry; /* r13 */
-  sp[4] = (uint64_t)(uintptr_t)s;     /* r12 */
-  sp[7] = (uint64_t)(uintptr_t)uva__ctx_trampoline;
+  /* Popped by uva__ctx_switch: r15, r14, r13, r12, rbx, rbp, then the
+   * return address; rsp is 16-byte aligned after that ret. */
+  memset(sp, 0, 56);
+  sp[2] = (uint64_t)(uintptr_t)entry; /* r13 */
+  sp[3] = (uint64_t)(uintptr_t)s;     /* r12 */
+  sp[6] = (uint64_t)(uintptr_t)uva__ctx_trampoline;
   s->ctx.sp = sp;
 }
 
@@ -54,9 +53,9 @@ void uva__ctx_trampoline(void);
 
 void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s)) {
   uintptr_t top = (uintptr_t)s->hi & ~(uintptr_t)15;
-  uint64_t *sp = (uint64_t *)(top - 176);
+  uint64_t *sp = (uint64_t *)(top - 160);
 
-  memset(sp, 0, 176);
+  memset(sp, 0, 160);
   sp[0] = (uint64_t)(uintptr_t)s;     /* x19 */
   sp[1] = (uint64_t)(uintptr_t)entry; /* x20 */
   sp[11] = (uint64_t)(uintptr_t)uva__ctx_trampoline; /* x30 */

@@ -1,6 +1,7 @@
 /* Tasks: spawn, await, yield, block_on, cancellation, stacks. */
 #include "test-util.h"
 
+#include <fenv.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/wait.h>
@@ -165,6 +166,28 @@ START_TEST(yield_lets_io_run) {
   ck_assert_int_eq(flag, 1);
   ck_assert_uint_gt(v.u64, 0);
   LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* Tasks share the loop thread's floating-point environment: a task sees the
+ * rounding mode the program set, also after a switch. */
+static int round_task(void *arg, uva_result_t *r) {
+  (void)arg;
+  r->value.u64 = (uint64_t)fegetround();
+  ck_assert_int_eq(uva_yield(), 0);
+  ck_assert_int_eq(fegetround(), (int)r->value.u64);
+  return 0;
+}
+
+START_TEST(tasks_share_fp_env) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  int saved = fegetround();
+  ck_assert_int_eq(fesetround(FE_DOWNWARD), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, round_task, NULL), &v), 0);
+  fesetround(saved);
+  ck_assert_int_eq((int)v.u64, FE_DOWNWARD);
+  LOOP_CLOSE_NOW(loop);
 }
 END_TEST
 
@@ -439,6 +462,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, await_outside_task);
   tcase_add_test(tc, yield_interleaves);
   tcase_add_test(tc, yield_lets_io_run);
+  tcase_add_test(tc, tasks_share_fp_env);
   tcase_add_test(tc, cancel_suspended_task);
   tcase_add_test(tc, cancel_before_start);
   tcase_add_test(tc, cancel_running_task);
