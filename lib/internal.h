@@ -20,6 +20,14 @@
 #if defined(__SANITIZE_ADDRESS__)
 #define UVA__ASAN 1
 #endif
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UVA__TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define UVA__TSAN 1
+#endif
 
 #if defined(__GNUC__)
 #define uva__likely(x) __builtin_expect(!!(x), 1)
@@ -148,6 +156,10 @@ typedef struct {
 #endif
   const void *asan_bottom;
   size_t asan_size;
+#ifdef UVA__TSAN
+  void *tsan_fiber; /* TSan's state for this stack (its own thread's for the
+                     * loop's main context) */
+#endif
 } uva__ctx_t;
 
 #define UVA__CACHE_CLASSES 32 /* 16-byte size classes up to 512 bytes */

@@ -21,6 +21,9 @@
 #ifdef UVA__ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+#ifdef UVA__TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
@@ -236,6 +239,10 @@ uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size) {
    * unmapped one at the same address) are still poisoned */
   ASAN_UNPOISON_MEMORY_REGION(s->lo, (size_t)(s->hi - s->lo));
 #endif
+#ifdef UVA__TSAN
+  /* a fresh fiber per task: a finished task's fiber still holds its frames */
+  s->ctx.tsan_fiber = __tsan_create_fiber(0);
+#endif
   L->stacks_live++;
   return s;
 }
@@ -253,6 +260,9 @@ void uva__stack_check(const uva__stack_t *s) {
 
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s) {
   uva__stack_check(s);
+#ifdef UVA__TSAN
+  __tsan_destroy_fiber(s->ctx.tsan_fiber); /* called on the loop's stack */
+#endif
   L->stacks_live--;
   if (UVA__POOLING && s->is_default &&
       L->stack_pool_n < UVA__POOL_MAX) {

@@ -6,6 +6,9 @@
 #ifdef UVA__ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
+#ifdef UVA__TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 #define F_STARTED (UVA__F_KIND0 << 0)
 #define F_CANCEL_SEEN (UVA__F_KIND0 << 1)
@@ -39,6 +42,12 @@ static void switch_ctx(uva__loop_t *L, uva__ctx_t *from, uva__ctx_t *to,
 #else
   (void)L;
   (void)dying;
+#ifdef UVA__TSAN
+  /* TSan keeps a call stack and a clock per fiber: tell it which one runs.
+   * The loop's context is whatever fiber (thread) left for a task. */
+  from->tsan_fiber = __tsan_get_current_fiber();
+  __tsan_switch_to_fiber(to->tsan_fiber, 0);
+#endif
   uva__ctx_switch(from, to);
 #endif
 }
