@@ -144,10 +144,15 @@ void uva__stack_thread_init(void) {
 void uva__stack_thread_init(void) {} /* ASan reports stack overflows */
 #endif
 
+/* Loops in several threads ask at once: a relaxed atomic, so that the
+ * repeated store of the same value is not a data race. */
 static size_t page_size(void) {
-  static size_t ps;
-  if (ps == 0)
+  static atomic_size_t ps_cache;
+  size_t ps = atomic_load_explicit(&ps_cache, memory_order_relaxed);
+  if (ps == 0) {
     ps = (size_t)sysconf(_SC_PAGESIZE);
+    atomic_store_explicit(&ps_cache, ps, memory_order_relaxed);
+  }
   return ps;
 }
 
