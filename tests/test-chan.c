@@ -262,6 +262,45 @@ START_TEST(cancelled_recv_never_writes) {
 }
 END_TEST
 
+/* A receiver task whose receive has completed, but which has not run yet,
+ * is cancelled: the message is in its out buffer, so its await must report
+ * it (0); the cancel shows at the task's next await.  Found by the
+ * cross-thread stress test: the await returned UV_ECANCELED and the message
+ * was lost to a receiver that trusted the status. */
+typedef struct {
+  uva_chan_t *ch;
+  int v;
+  int first;
+  int second;
+} late_cancel_t;
+
+static int recv_then_recv(void *arg, uva_result_t *r) {
+  late_cancel_t *c = arg;
+  (void)r;
+  c->first = uva_await(uva_chan_recv(c->ch, &c->v), NULL);
+  /* the timeout only turns the old hang into a failure */
+  c->second = uva_await(uva_timeout(uva_chan_recv(c->ch, &c->v), 10000), NULL);
+  return 0;
+}
+
+START_TEST(cancel_after_delivery_keeps_message) {
+  LOOP_INIT(loop);
+  late_cancel_t c = {NULL, -1, 1, 1};
+  int v = 42;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &c.ch), 0);
+  uva_future_t *h = uva_spawn(loop, recv_then_recv, &c);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1); /* waiting */
+  ck_assert_int_eq(uva_chan_try_send(c.ch, &v), 0); /* delivered */
+  ck_assert_int_eq(c.v, 42);
+  ck_assert_int_eq(uva_future_cancel(h), 0); /* before the task runs */
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), UV_ECANCELED);
+  ck_assert_int_eq(c.first, 0);
+  ck_assert_int_eq(c.second, UV_ECANCELED);
+  uva_chan_free(c.ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
 /* ---- other threads ------------------------------------------------------ */
 
 typedef struct {
@@ -482,6 +521,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, waiting_senders);
   tcase_add_test(tc, free_with_waiters);
   tcase_add_test(tc, cancelled_recv_never_writes);
+  tcase_add_test(tc, cancel_after_delivery_keeps_message);
   tcase_add_test(tc, threads_send_blocking);
   tcase_add_test(tc, close_wakes_blocked_thread);
   tcase_add_test(tc, select_of_two_receives_then_thread);
