@@ -261,8 +261,10 @@ UVA_EXTERN uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn,
  * if f was made on another loop, or when called outside a task (f is freed):
  * use uva_block_on or uva_future_then there.  Returns UV_ECANCELED, once,
  * when the task's join future has been cancelled (f is cancelled and
- * freed); if f had already settled on its own while the task waited, its
- * result is returned instead and the next await point reports the cancel. */
+ * freed); if f has already settled on its own, when passed in with 0 (a
+ * channel receive that took a message at once) or in any way while the task
+ * waited, its result is returned instead and the next await point reports
+ * the cancel. */
 UVA_EXTERN int uva_await(uva_future_t *f, uva_value_t *value);
 
 /* Inside a task: lets every other ready task run, then returns 0.  Returns

@@ -292,7 +292,8 @@ static __attribute__((noinline)) int await_slow(uva__task_t *t,
     uva_future_free(f);
     return UV_EINVAL;
   }
-  if (take_cancel(t)) {
+  /* One that has completed keeps its result (see below). */
+  if (!(f->state == UVA__SETTLED && f->status == 0) && take_cancel(t)) {
     uva_future_free(f);
     return UV_ECANCELED;
   }
