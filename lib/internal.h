@@ -298,6 +298,7 @@ struct uva__stack_s {
   uva__stack_t *next; /* pool link */
   void *map;          /* mmap base */
   size_t map_size;
+  size_t size;        /* as asked for, rounded up to a page */
   char *lo;           /* lowest usable byte (canary here) */
   char *hi;           /* one past the highest usable byte */
   unsigned vg_id;

@@ -34,8 +34,13 @@
 
 /* A guarded stack costs two memory mappings (vm.max_map_count is often
  * 65,530).  Past this many guarded stacks in the process, new stacks rely on
- * the canary alone, so that 100,000 suspended tasks still fit. */
+ * the canary alone, so that 100,000 suspended tasks still fit.  Such a stack
+ * has a red zone below it instead of the guard page: address space in the
+ * same mapping, never touched (no memory) unless the task overflows, so that
+ * an overflow lands there, not in the stack mapped below, until the canary
+ * check at the task's next switch reports it. */
 #define UVA__GUARDED_MAX 16384
+#define UVA__REDZONE (64 * 1024)
 #define UVA__POOL_MAX 64
 #ifdef UVA_FAULT_INJECTION
 #define UVA__POOLING 0 /* every stack is mapped: see stack_map */
@@ -74,7 +79,7 @@ static void segv_handler(int sig, siginfo_t *si, void *ctx) {
     const char *a = si->si_addr;
     if (s->guarded && a >= (const char *)s->map && a < s->lo) {
       char num[32], *e = num + sizeof(num) - 1;
-      size_t n = (size_t)(s->hi - s->lo);
+      size_t n = s->size;
       *e = '\0';
       do
         *--e = (char)('0' + n % 10);
@@ -175,7 +180,7 @@ static void stack_unmap(uva__stack_t *s) {
 
 static uva__stack_t *stack_map(size_t size) {
   size_t ps = page_size();
-  size_t total, hdr;
+  size_t total, hdr, red;
   char *map;
   uva__stack_t *s;
   int guarded;
@@ -191,21 +196,31 @@ static uva__stack_t *stack_map(size_t size) {
   }
 #endif
   size = (size + ps - 1) & ~(ps - 1);
-  total = size + ps; /* one page for the header and the guard */
-  map = mmap(NULL, total, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-  if (map == MAP_FAILED)
-    return NULL;
   guarded = atomic_fetch_add(&guarded_live, 1) < UVA__GUARDED_MAX;
-  if (guarded && mprotect(map, ps, PROT_NONE) != 0)
-    guarded = 0;
   if (!guarded)
     atomic_fetch_sub(&guarded_live, 1);
+  /* one page for the header and the guard, or the red zone */
+  red = guarded ? 0 : UVA__REDZONE;
+  total = size + ps + red;
+  map = mmap(NULL, total, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (map == MAP_FAILED) {
+    if (guarded)
+      atomic_fetch_sub(&guarded_live, 1);
+    return NULL;
+  }
+  if (guarded && mprotect(map, ps, PROT_NONE) != 0) {
+    guarded = 0; /* the page stays usable: a red zone of one page */
+    atomic_fetch_sub(&guarded_live, 1);
+  }
   hdr = (sizeof(uva__stack_t) + 63) & ~(size_t)63;
   s = (uva__stack_t *)(map + total - hdr);
   s->map = map;
   s->map_size = total;
-  s->lo = map + (guarded ? ps : 0);
+  s->size = size;
+  s->lo = map + (guarded ? ps : red);
+  if (!guarded && red == 0)
+    s->lo = map + ps;
   s->hi = (char *)s;
   s->guarded = guarded;
   s->is_default = size == stack_default();
@@ -256,9 +271,9 @@ void uva__stack_check(const uva__stack_t *s) {
   if (uva__unlikely(!s->guarded && *(const uint64_t *)s->lo != canary_of(s))) {
     fprintf(stderr,
             "uva: task stack overflow: a task ran past the end of its "
-            "%zu-byte stack; give it a larger one with uva_spawn_ex "
-            "(stack_size)\n",
-            (size_t)(s->hi - s->lo));
+            "%zu-byte stack (canary overwritten, found at a switch); give it "
+            "a larger one with uva_spawn_ex (stack_size)\n",
+            s->size);
     abort();
   }
 }
