@@ -446,8 +446,144 @@ START_TEST(stack_overflow_reported) {
                 "unexpected report: %s", buf);
   if (getenv("UVA_TEST_MODE") == NULL || strcmp(getenv("UVA_TEST_MODE"), "asan") != 0) {
     ck_assert_msg(strstr(buf, "uva: task stack overflow") != NULL, "got: %s", buf);
+    /* it names the stack's size and the remedy */
+    ck_assert_msg(strstr(buf, "16384-byte stack (guard page hit)") != NULL, "got: %s", buf);
+    ck_assert_msg(strstr(buf, "uva_spawn_ex (stack_size)") != NULL, "got: %s", buf);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
   }
+}
+END_TEST
+
+/* ---- an overflow leaves the other tasks' stacks alone ------------------- */
+
+#define NEIGHBOURS 4
+#define PATTERN_LEN 2048
+static volatile unsigned char *nb_data[NEIGHBOURS];
+static int nb_ready;
+
+/* Keeps a known pattern on its stack and waits forever. */
+static int neighbour(void *arg, uva_result_t *r) {
+  int id = (int)(intptr_t)arg;
+  volatile unsigned char data[PATTERN_LEN];
+  (void)r;
+  for (int i = 0; i < PATTERN_LEN; i++)
+    data[i] = (unsigned char)(id * 37 + i);
+  nb_data[id] = data;
+  nb_ready++;
+  return uva_await(uva_future_new(tloop), NULL); /* never settled */
+}
+
+/* uva aborts: before the process dies, look at the neighbours' stacks. */
+static void check_neighbours(int sig) {
+  int bad = 0;
+  (void)sig;
+  for (int id = 0; id < NEIGHBOURS; id++)
+    for (int i = 0; i < PATTERN_LEN; i++)
+      if (nb_data[id] == NULL || nb_data[id][i] != (unsigned char)(id * 37 + i))
+        bad = 1;
+  const char *m = bad ? "test: a neighbour's stack was corrupted\n"
+                      : "test: neighbours intact\n";
+  ssize_t w = write(2, m, strlen(m));
+  (void)w;
+  signal(SIGABRT, SIG_DFL);
+  raise(SIGABRT);
+}
+
+/* Once every neighbour waits (those spawned after it got their stacks after
+ * its own), runs past the end of its UVA_STACK_MIN stack by about 1 KiB in
+ * one frame (every byte written), comes back, and switches: with a guard
+ * page it faults at once; on a canary-only stack it is caught at the
+ * switch. */
+static int overflow_a_little(void *arg, uva_result_t *r) {
+  size_t n = UVA_STACK_MIN + 1024;
+  (void)arg;
+  (void)r;
+  while (nb_ready < NEIGHBOURS)
+    ck_assert_int_eq(uva_yield(), 0);
+  volatile char *big = __builtin_alloca(n);
+  memset((char *)big, 0x5a, n);
+  __asm__ volatile("" : : "r"(big) : "memory"); /* the stores must happen */
+  return uva_yield();
+}
+
+/* In a child: neighbours on either side of an overflowing task (stacks are
+ * mapped in the order tasks start).  Returns the child's stderr and status. */
+static void run_overflow_child(int canary_only, char *buf, size_t cap, int *status) {
+  int fds[2];
+  ck_assert_int_eq(pipe(fds), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    uv_loop_t loop;
+    uva_spawn_opts_t o = {UVA_STACK_MIN};
+    dup2(fds[1], 2);
+    uv_loop_init(&loop);
+    tloop = &loop;
+    if (canary_only) {
+      /* use up the process's guarded stacks: later ones have a canary only */
+      started = 0;
+      for (int i = 0; i < 16384; i++)
+        uva_future_detach(uva_spawn_ex(&loop, waits_on_sleep, &loop, &o));
+      while (started < 16384)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    }
+    signal(SIGABRT, check_neighbours);
+    nb_ready = 0;
+    for (int id = 0; id < NEIGHBOURS / 2; id++)
+      uva_future_detach(uva_spawn_ex(&loop, neighbour, (void *)(intptr_t)id, &o));
+    uva_future_t *h = uva_spawn_ex(&loop, overflow_a_little, NULL, &o);
+    for (int id = NEIGHBOURS / 2; id < NEIGHBOURS; id++)
+      uva_future_detach(uva_spawn_ex(&loop, neighbour, (void *)(intptr_t)id, &o));
+    uva_block_on(&loop, h, NULL);
+    _exit(0); /* not reached */
+  }
+  close(fds[1]);
+  size_t n = 0;
+  ssize_t r;
+  while (n < cap - 1 && (r = read(fds[0], buf + n, cap - 1 - n)) > 0)
+    n += (size_t)r;
+  buf[n] = 0;
+  close(fds[0]);
+  ck_assert_int_eq(waitpid(pid, status, 0), pid);
+}
+
+static int uva_reports_overflows(void) {
+  /* ASan reports them itself (uva installs no handler there) */
+  const char *m = getenv("UVA_TEST_MODE");
+  return m == NULL || strcmp(m, "asan") != 0;
+}
+
+START_TEST(stack_overflow_spares_neighbours_guarded) {
+  char buf[4096];
+  int status;
+  if (!uva_reports_overflows())
+    return;
+  run_overflow_child(0, buf, sizeof(buf), &status);
+  ck_assert_msg(WIFSIGNALED(status), "status %d", status);
+  ck_assert_msg(WTERMSIG(status) == SIGABRT, "signal %d: %s", WTERMSIG(status), buf);
+  ck_assert_msg(strstr(buf, "16384-byte stack (guard page hit)") != NULL, "got: %s", buf);
+  ck_assert_msg(strstr(buf, "test: neighbours intact") != NULL, "got: %s", buf);
+  ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+END_TEST
+
+/* Past the process's guarded stacks: the overflow lands in the stack's own
+ * red zone and is reported at the task's next switch, before any other task
+ * runs. */
+START_TEST(stack_overflow_spares_neighbours_canary) {
+  char buf[4096];
+  int status;
+  if (!uva_reports_overflows() || getenv("UVA_TEST_SMALL") != NULL)
+    return; /* valgrind: 16,384 stacks are too many to track */
+  run_overflow_child(1, buf, sizeof(buf), &status);
+  ck_assert_msg(WIFSIGNALED(status), "status %d", status);
+  ck_assert_msg(WTERMSIG(status) == SIGABRT, "signal %d: %s", WTERMSIG(status), buf);
+  ck_assert_msg(strstr(buf, "16384-byte stack (canary overwritten, found at a switch)") != NULL,
+                "got: %s", buf);
+  ck_assert_msg(strstr(buf, "uva_spawn_ex (stack_size)") != NULL, "got: %s", buf);
+  ck_assert_msg(strstr(buf, "test: neighbours intact") != NULL, "got: %s", buf);
+  ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
 }
 END_TEST
 
@@ -475,6 +611,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, many_suspended_tasks);
   tcase_add_test(tc, switch_many_times);
   tcase_add_test(tc, stack_overflow_reported);
+  tcase_add_test(tc, stack_overflow_spares_neighbours_guarded);
+  tcase_add_test(tc, stack_overflow_spares_neighbours_canary);
   suite_add_tcase(s, tc);
   return s;
 }
