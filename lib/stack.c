@@ -180,7 +180,7 @@ static void stack_unmap(uva__stack_t *s) {
 
 static uva__stack_t *stack_map(size_t size) {
   size_t ps = page_size();
-  size_t total, hdr, red;
+  size_t total, hdr, below;
   char *map;
   uva__stack_t *s;
   int guarded;
@@ -199,9 +199,9 @@ static uva__stack_t *stack_map(size_t size) {
   guarded = atomic_fetch_add(&guarded_live, 1) < UVA__GUARDED_MAX;
   if (!guarded)
     atomic_fetch_sub(&guarded_live, 1);
-  /* one page for the header and the guard, or the red zone */
-  red = guarded ? 0 : UVA__REDZONE;
-  total = size + ps + red;
+  /* below the stack: the guard page, or the red zone */
+  below = guarded ? ps : UVA__REDZONE;
+  total = size + below;
   map = mmap(NULL, total, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (map == MAP_FAILED) {
@@ -213,14 +213,13 @@ static uva__stack_t *stack_map(size_t size) {
     guarded = 0; /* the page stays usable: a red zone of one page */
     atomic_fetch_sub(&guarded_live, 1);
   }
+  /* the header takes the top of the stack's own pages */
   hdr = (sizeof(uva__stack_t) + 63) & ~(size_t)63;
   s = (uva__stack_t *)(map + total - hdr);
   s->map = map;
   s->map_size = total;
   s->size = size;
-  s->lo = map + (guarded ? ps : red);
-  if (!guarded && red == 0)
-    s->lo = map + ps;
+  s->lo = map + below;
   s->hi = (char *)s;
   s->guarded = guarded;
   s->is_default = size == stack_default();
