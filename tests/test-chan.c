@@ -301,6 +301,42 @@ START_TEST(cancel_after_delivery_keeps_message) {
 }
 END_TEST
 
+/* A task cancelled while it runs receives a message that is already there:
+ * the receive completes at once, so the await returns it; the cancel comes
+ * at the next await.  Found by the stress test: the await freed the
+ * completed receive and returned UV_ECANCELED, and the message was lost. */
+typedef struct {
+  uva_chan_t *ch;
+  uva_future_t **self;
+  int v, first, second;
+} self_cancel_t;
+
+static int cancel_self_then_recv(void *arg, uva_result_t *r) {
+  self_cancel_t *c = arg;
+  int m = 9;
+  (void)r;
+  ck_assert_int_eq(uva_future_cancel(*c->self), 0);
+  ck_assert_int_eq(uva_chan_try_send(c->ch, &m), 0);
+  c->first = uva_await(uva_chan_recv(c->ch, &c->v), NULL);
+  c->second = uva_await(uva_timeout(uva_chan_recv(c->ch, &m), 10000), NULL);
+  return 0;
+}
+
+START_TEST(cancelled_task_keeps_message_received_at_once) {
+  LOOP_INIT(loop);
+  uva_future_t *h;
+  self_cancel_t c = {NULL, &h, -1, 1, 1};
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 2, &c.ch), 0);
+  h = uva_spawn(loop, cancel_self_then_recv, &c);
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), UV_ECANCELED);
+  ck_assert_int_eq(c.first, 0);
+  ck_assert_int_eq(c.v, 9);
+  ck_assert_int_eq(c.second, UV_ECANCELED);
+  uva_chan_free(c.ch);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
 /* ---- other threads ------------------------------------------------------ */
 
 typedef struct {
@@ -522,6 +558,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, free_with_waiters);
   tcase_add_test(tc, cancelled_recv_never_writes);
   tcase_add_test(tc, cancel_after_delivery_keeps_message);
+  tcase_add_test(tc, cancelled_task_keeps_message_received_at_once);
   tcase_add_test(tc, threads_send_blocking);
   tcase_add_test(tc, close_wakes_blocked_thread);
   tcase_add_test(tc, select_of_two_receives_then_thread);
