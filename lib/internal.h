@@ -183,6 +183,7 @@ struct uva__loop_s {
   int draining;
   int in_cb;
   int budget; /* queue items this drain may still run */
+  int coop;   /* awaits that may still complete at once before a yield */
   int from_main; /* ASan: the last switch left the loop's stack */
 
   /* scheduling */
@@ -248,6 +249,10 @@ void uva__future_run_queued(uva_future_t *f);
 /* Queue items one drain may run before it hands the thread back to libuv, so
  * that busy tasks cannot starve the loop's I/O. */
 #define UVA__BUDGET 4096
+/* Awaits of already-settled futures (a channel that always has a message)
+ * a task may make in a row before uva_await yields for it, as Tokio's
+ * cooperative budget does, so that such a task cannot starve the others. */
+#define UVA__COOP 128
 /* Runs the queue until empty (from a libuv callback). */
 void uva__drain(uva__loop_t *L);
 

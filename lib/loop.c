@@ -90,6 +90,7 @@ uva__loop_t *uva__loop_get(uv_loop_t *loop) {
     }
     if (L != NULL) {
       L->loop = loop;
+      L->coop = UVA__COOP;
       L->ready.L = L;
       L->ready.ops = &uva__plain_ops;
       L->ready.state = UVA__SETTLED;

@@ -173,6 +173,7 @@ static void suspend(uva__loop_t *L, uva__task_t *t) {
   uva__stack_t *s = uva__task_stack(t);
   uva_future_t *next = L->rq_head;
 
+  L->coop = UVA__COOP; /* others run now: a new turn */
   uva__stack_check(s);
   if (next == &t->base && L->budget > 0) {
     /* t yielded and nothing else is ready: go on, within the budget, so that
@@ -281,6 +282,15 @@ static int take_cancel(uva__task_t *t) {
   return 0;
 }
 
+/* Called by uva_await when f had already settled: every UVA__COOP such
+ * awaits in a row, lets the other ready tasks run first. */
+static void coop_spend(uva__loop_t *L, uva__task_t *t) {
+  if (uva__unlikely(--L->coop <= 0)) {
+    uva__rq_push(L, &t->base);
+    suspend(L, t);
+  }
+}
+
 /* uva_await apart from its fast path. */
 static __attribute__((noinline)) int await_slow(uva__task_t *t,
                                                 uva_future_t *f,
@@ -297,18 +307,21 @@ static __attribute__((noinline)) int await_slow(uva__task_t *t,
     uva_future_free(f);
     return UV_ECANCELED;
   }
+  L = t->base.L;
   if (f->flags & UVA__F_STATIC) {
     status = f->status;
     uva__future_destroy(f);
+    coop_spend(L, t);
     return status;
   }
-  L = f->L;
   if (f->state == UVA__PENDING) {
     f->consumer = UVA__C_TASK;
     f->waiter = t;
     uva__task_stack(t)->awaiting = f;
     suspend(L, t);
     uva__task_stack(t)->awaiting = NULL;
+  } else {
+    coop_spend(L, t);
   }
   f->consumer = UVA__C_DETACHED;
   status = f->status;
@@ -338,8 +351,8 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
                   (L = f->L) == t->base.L &&
                   !(t->base.flags & UVA__F_CANCEL))) {
     status = f->status;
-    if (--L->objects == 0)
-      uva__loop_maybe_free(L);
+    --L->objects; /* never 0 here: t is alive on L */
+    coop_spend(L, t);
     return status;
   }
   return await_slow(t, f, value);

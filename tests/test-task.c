@@ -174,6 +174,49 @@ START_TEST(yield_lets_io_run) {
 }
 END_TEST
 
+/* A task whose awaits all complete at once (here ready futures) still lets
+ * the other tasks and libuv run: every UVA__COOP such awaits it yields. */
+static int set_flag_task(void *arg, uva_result_t *r) {
+  (void)r;
+  *(int *)arg = 1;
+  return 0;
+}
+
+static int busy_until_flag(void *arg, uva_result_t *r) {
+  volatile int *flag = arg;
+  uint64_t n = 0;
+  uva_value_t v;
+  while (!*flag) {
+    ck_assert_int_eq(uva_await(uva_ready_u64(tloop, 1), &v), 0);
+    n += v.u64;
+  }
+  r->value.u64 = n;
+  return 0;
+}
+
+START_TEST(busy_awaits_let_others_run) {
+  LOOP_INIT(loop);
+  int flag = 0;
+  uva_value_t v;
+  uva_future_t *busy;
+  tloop = loop;
+  busy = uva_spawn(loop, busy_until_flag, &flag);
+  uva_future_detach(uva_spawn(loop, set_flag_task, &flag));
+  ck_assert_int_eq(uva_block_on(loop, busy, &v), 0);
+  ck_assert_uint_gt(v.u64, 0);
+  /* and libuv: a timer ends the busy task */
+  flag = 0;
+  {
+    uv_timer_t timer;
+    uv_timer_init(loop, &timer);
+    timer.data = &flag;
+    uv_timer_start(&timer, flag_timer_cb, 1, 0);
+    ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, busy_until_flag, &flag), &v), 0);
+  }
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* Tasks share the loop thread's floating-point environment: a task sees the
  * rounding mode the program set, also after a switch. */
 static int round_task(void *arg, uva_result_t *r) {
@@ -604,6 +647,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, yield_interleaves);
   tcase_add_test(tc, yield_lets_io_run);
   tcase_add_test(tc, tasks_share_fp_env);
+  tcase_add_test(tc, busy_awaits_let_others_run);
   tcase_add_test(tc, cancel_suspended_task);
   tcase_add_test(tc, cancel_before_start);
   tcase_add_test(tc, cancel_running_task);
