@@ -104,7 +104,8 @@ static inline void msg_copy(void *dst, const void *src, size_t elem) {
   }
 }
 
-static void ring_push(uva_chan_t *ch, const void *msg) {
+static inline __attribute__((always_inline)) void ring_push(uva_chan_t *ch,
+                                                           const void *msg) {
   size_t i = ch->head + ch->count;
   if (i >= ch->cap)
     i -= ch->cap;
@@ -112,7 +113,8 @@ static void ring_push(uva_chan_t *ch, const void *msg) {
   ch->count++;
 }
 
-static void ring_pop(uva_chan_t *ch, void *out) {
+static inline __attribute__((always_inline)) void ring_pop(uva_chan_t *ch,
+                                                          void *out) {
   msg_copy(out, ch->ring + ch->head * ch->elem, ch->elem);
   if (++ch->head == ch->cap)
     ch->head = 0;
@@ -390,7 +392,8 @@ fail:
   return UV_ENOMEM;
 }
 
-uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg) {
+static __attribute__((noinline)) uva_future_t *send_slow(uva_chan_t *ch,
+                                                         const void *msg) {
   uva__send_t *s;
   size_t size;
   int err;
@@ -415,7 +418,8 @@ uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg) {
   return &s->base;
 }
 
-uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
+static __attribute__((noinline)) uva_future_t *recv_slow(uva_chan_t *ch,
+                                                         void *out) {
   uva__recv_t *r;
   int err;
 
@@ -441,6 +445,27 @@ uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
   if (has_staged(ch)) /* after park: see there */
     pump(ch);
   return &r->base;
+}
+
+/* The public send and receive: the common case (room, or a message, and
+ * nobody waiting) inline, the rest in send_slow and recv_slow. */
+uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg) {
+  if (uva__likely(ch != NULL && msg != NULL && !ch->closed &&
+                  ch->recv_head == NULL && ch->send_head == NULL &&
+                  ch->count < ch->cap)) {
+    ring_push(ch, msg);
+    return uva__ready(ch->L);
+  }
+  return send_slow(ch, msg);
+}
+
+uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
+  if (uva__likely(ch != NULL && out != NULL && ch->recv_head == NULL &&
+                  ch->send_head == NULL && ch->count > 0)) {
+    ring_pop(ch, out);
+    return uva__ready(ch->L);
+  }
+  return recv_slow(ch, out);
 }
 
 int uva_chan_try_send(uva_chan_t *ch, const void *msg) {

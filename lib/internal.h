@@ -227,7 +227,10 @@ struct uva__loop_s {
 /* The state of loop, made on first use.  NULL without memory. */
 uva__loop_t *uva__loop_get(uv_loop_t *loop);
 /* The loop state whose scheduler runs on this thread now, or NULL. */
-extern __thread uva__loop_t *uva__tls_running;
+/* initial-exec: one load from the thread pointer, also in the shared
+ * library (whose static TLS need is this one pointer). */
+extern __thread uva__loop_t *uva__tls_running
+    __attribute__((tls_model("initial-exec")));
 static inline uva__loop_t *uva__loop_running(void) { return uva__tls_running; }
 /* Frees L if nothing uses it any more (called after objects drop). */
 void uva__loop_maybe_free(uva__loop_t *L);

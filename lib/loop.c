@@ -46,10 +46,11 @@ static uv_mutex_t reg_lock;
 static uva__loop_t *reg_head;
 static atomic_uint reg_epoch;
 
-static __thread uv_loop_t *tls_loop;
-static __thread uva__loop_t *tls_state;
-static __thread unsigned tls_epoch;
-__thread uva__loop_t *uva__tls_running;
+static __thread uv_loop_t *tls_loop __attribute__((tls_model("initial-exec")));
+static __thread uva__loop_t *tls_state __attribute__((tls_model("initial-exec")));
+static __thread unsigned tls_epoch __attribute__((tls_model("initial-exec")));
+__thread uva__loop_t *uva__tls_running
+    __attribute__((tls_model("initial-exec")));
 
 static void reg_init(void) {
   if (uv_mutex_init(&reg_lock) != 0)

@@ -64,7 +64,7 @@ static uv_once_t segv_once = UV_ONCE_INIT;
 static struct sigaction segv_prev;
 static pthread_key_t altstack_key;
 static int segv_ready;
-static __thread int altstack_done;
+static __thread int altstack_done __attribute__((tls_model("initial-exec")));
 
 static void write_str(const char *p) {
   ssize_t r = write(2, p, strlen(p));

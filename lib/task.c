@@ -284,11 +284,15 @@ static int take_cancel(uva__task_t *t) {
 
 /* Called by uva_await when f had already settled: every UVA__COOP such
  * awaits in a row, lets the other ready tasks run first. */
-static void coop_spend(uva__loop_t *L, uva__task_t *t) {
-  if (uva__unlikely(--L->coop <= 0)) {
-    uva__rq_push(L, &t->base);
-    suspend(L, t);
-  }
+static __attribute__((noinline)) void coop_yield(uva__loop_t *L,
+                                                 uva__task_t *t) {
+  uva__rq_push(L, &t->base);
+  suspend(L, t);
+}
+
+static inline void coop_spend(uva__loop_t *L, uva__task_t *t) {
+  if (uva__unlikely(--L->coop <= 0))
+    coop_yield(L, t);
 }
 
 /* uva_await apart from its fast path. */
