@@ -244,10 +244,10 @@ typedef struct uva_spawn_opts {
 UVA_EXTERN uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg);
 
 /* As uva_spawn, with options (opts may be NULL).  Also fails with UV_EINVAL if
- * opts->stack_size is neither 0 nor between UVA_STACK_MIN and 1 TiB.  Stacks are
- * mmap'd and reused; running past the end of one is detected (a guard page,
- * or a canary checked at every switch) and reported on stderr before the
- * process aborts, instead of corrupting memory.  Tasks share the loop
+ * opts->stack_size is neither 0 nor between UVA_STACK_MIN and 1 TiB.  Stacks
+ * are mmap'd and reused; running past the end of one is detected (a guard
+ * page, or a canary checked at every switch) and reported on stderr before
+ * the process aborts, instead of corrupting memory.  Tasks share the loop
  * thread's floating-point environment (rounding mode, exception masks,
  * flush-to-zero), as Tokio's tasks do: a task that changes it should restore
  * it before it awaits or yields. */
@@ -257,9 +257,11 @@ UVA_EXTERN uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn,
 /* Inside a task: suspends the task until f settles, consumes f and returns
  * its status; on 0, *value (if value is not NULL) receives the value, which
  * the caller now owns (with value NULL it is freed).  An f that has already
- * settled returns at once without a switch.  Returns UV_EINVAL if f is NULL,
- * if f was made on another loop, or when called outside a task (f is freed):
- * use uva_block_on or uva_future_then there.  Returns UV_ECANCELED, once,
+ * settled returns at once without a switch, except that after 128 such
+ * awaits in a row the task yields first (a cooperative budget, as Tokio's:
+ * a task that always finds a message cannot starve the others).  Returns
+ * UV_EINVAL if f is NULL, if f was made on another loop, or when called
+ * outside a task (f is freed): use uva_block_on or uva_future_then there.  Returns UV_ECANCELED, once,
  * when the task's join future has been cancelled (f is cancelled and
  * freed); if f has already settled on its own, when passed in with 0 (a
  * channel receive that took a message at once) or in any way while the task
@@ -361,8 +363,8 @@ UVA_EXTERN uva_future_t *uva_fs_open(uv_loop_t *loop, const char *path,
 
 /* Returns a future of up to len bytes (at most 1 GiB per call) read from fd at
  * offset (-1: the current position): value.ptr is a uva_buf_t (freed with
- * uva_buf_free) whose len is the count read, 0 at end of file.  Fails with UV_EINVAL if loop is NULL or
- * len is 0, UV_ENOMEM, or libuv's error. */
+ * uva_buf_free) whose len is the count read, 0 at end of file.  Fails with
+ * UV_EINVAL if loop is NULL or len is 0, UV_ENOMEM, or libuv's error. */
 UVA_EXTERN uva_future_t *uva_fs_read(uv_loop_t *loop, uv_file fd, size_t len,
                                      int64_t offset);
 
@@ -401,8 +403,8 @@ UVA_EXTERN uva_future_t *uva_spawn_blocking(uv_loop_t *loop, uva_task_fn fn,
 /* Makes a channel on loop for messages of elem_size bytes, holding up to
  * capacity of them, and stores it in *out.  Returns 0; UV_EINVAL if loop or
  * out is NULL, elem_size or capacity is 0, or capacity * elem_size does not
- * fit in a size_t (*out is then NULL when out is not NULL); UV_ENOMEM without memory (*out
- * is then NULL).  The channel is freed with uva_chan_free. */
+ * fit in a size_t (*out is then NULL when out is not NULL); UV_ENOMEM without
+ * memory (*out is then NULL).  The channel is freed with uva_chan_free. */
 UVA_EXTERN int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
                             uva_chan_t **out);
 

@@ -16,7 +16,7 @@
  * int, and Linux moves at most about 2 GiB per call anyway. */
 #define CHUNK ((size_t)1 << 30)
 
-/* 64 + 440 + 4 bytes on x86_64 Linux: fits the object cache's largest size
+/* 64 + 440 + 4 bytes on x86_64 Linux: fits the largest slab size
  * class (512 bytes), so steady-state file work allocates no future. */
 typedef struct {
   uva_future_t base;

@@ -356,7 +356,8 @@ static inline void *uva__obj_alloc(uva__loop_t *L, size_t size) {
   size_t c = (size - 1) / 16;
   void *p;
 
-  if (uva__likely(UVA__CACHING &&c < UVA__CACHE_CLASSES && (p = L->cache[c]) != NULL)) {
+  if (uva__likely(UVA__CACHING && c < UVA__CACHE_CLASSES &&
+                  (p = L->cache[c]) != NULL)) {
     UVA__UNPOISON(p, (c + 1) * 16);
     L->cache[c] = *(void **)p;
     L->objects++;
@@ -368,7 +369,8 @@ static inline void *uva__obj_alloc(uva__loop_t *L, size_t size) {
 static inline void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
   size_t c = (size - 1) / 16;
 
-  if (uva__likely(UVA__CACHING && c < UVA__CACHE_CLASSES && L->objects > 1)) {
+  if (uva__likely(UVA__CACHING && c < UVA__CACHE_CLASSES &&
+                  L->objects > 1)) {
     *(void **)p = L->cache[c];
     L->cache[c] = p;
     UVA__POISON(p, (c + 1) * 16);

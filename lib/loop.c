@@ -1,4 +1,4 @@
-/* Per-loop state: the registry that maps a uv_loop_t to it, the object cache,
+/* Per-loop state: the registry that maps a uv_loop_t to it, the object slabs,
  * the run queue and its drain, and the two handles uva opens on a loop (an
  * idle handle that runs queued work, an async handle for other threads).
  * Handles are open only while uva work that needs them is pending, so that
@@ -46,9 +46,10 @@ static uv_mutex_t reg_lock;
 static uva__loop_t *reg_head;
 static atomic_uint reg_epoch;
 
-static __thread uv_loop_t *tls_loop __attribute__((tls_model("initial-exec")));
-static __thread uva__loop_t *tls_state __attribute__((tls_model("initial-exec")));
-static __thread unsigned tls_epoch __attribute__((tls_model("initial-exec")));
+#define UVA__TLS __attribute__((tls_model("initial-exec")))
+static __thread uv_loop_t *tls_loop UVA__TLS;
+static __thread uva__loop_t *tls_state UVA__TLS;
+static __thread unsigned tls_epoch UVA__TLS;
 __thread uva__loop_t *uva__tls_running
     __attribute__((tls_model("initial-exec")));
 
