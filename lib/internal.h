@@ -407,6 +407,20 @@ static inline void uva__rq_push(uva__loop_t *L, uva_future_t *f) {
     uva__idle_ensure(L);
 }
 
+/* Takes the head of the run queue off it (the caller knows it is there). */
+static inline uva_future_t *uva__rq_pop(uva__loop_t *L) {
+  uva_future_t *f = L->rq_head;
+
+  L->rq_head = f->next;
+  if (L->rq_head == NULL)
+    L->rq_tail = NULL;
+  else
+    __builtin_prefetch(L->rq_head, 1);
+  f->next = NULL;
+  f->flags &= ~UVA__F_QUEUED;
+  return f;
+}
+
 /* Inside a drain the async handle stays open and referenced until the
  * drain ends, so that tasks parking and waking in turn cost no handle work:
  * these are the counting fast paths. */

@@ -305,14 +305,8 @@ void uva__drain(uva__loop_t *L) {
   L->budget = UVA__BUDGET;
   set_owner(L);
   uva__tls_running = L;
-  while ((f = L->rq_head) != NULL && L->budget-- > 0) {
-    L->rq_head = f->next;
-    if (L->rq_head == NULL)
-      L->rq_tail = NULL;
-    else
-      __builtin_prefetch(L->rq_head, 1);
-    f->next = NULL;
-    f->flags &= ~UVA__F_QUEUED;
+  while (L->rq_head != NULL && L->budget-- > 0) {
+    f = uva__rq_pop(L);
     uva__future_run_queued(f);
   }
   uva__tls_running = prev;

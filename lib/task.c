@@ -92,13 +92,7 @@ static uva__task_t *task_next_fresh(uva__loop_t *L, uva__stack_t *s) {
       f->state != UVA__PENDING || f->status != 0 || !s->is_default)
     return NULL;
   L->budget--;
-  L->rq_head = f->next;
-  if (L->rq_head == NULL)
-    L->rq_tail = NULL;
-  else
-    __builtin_prefetch(L->rq_head, 1);
-  f->next = NULL;
-  f->flags &= ~UVA__F_QUEUED;
+  uva__rq_pop(L);
   task_bind((uva__task_t *)f, s);
   return (uva__task_t *)f;
 }
@@ -179,10 +173,7 @@ static void suspend(uva__loop_t *L, uva__task_t *t) {
     /* t yielded and nothing else is ready: go on, within the budget, so that
      * a task that yields in a loop still lets libuv run its I/O and timers */
     L->budget--;
-    L->rq_head = next->next;
-    if (L->rq_head == NULL)
-      L->rq_tail = NULL;
-    next->flags &= ~UVA__F_QUEUED;
+    uva__rq_pop(L);
     return;
   }
   if (next != NULL && next->ops == &task_ops && L->budget > 0 &&
@@ -190,10 +181,7 @@ static void suspend(uva__loop_t *L, uva__task_t *t) {
       next->state == UVA__PENDING) {
     uva__task_t *nt = (uva__task_t *)next;
     L->budget--;
-    L->rq_head = next->next;
-    if (L->rq_head == NULL)
-      L->rq_tail = NULL;
-    next->flags &= ~UVA__F_QUEUED;
+    uva__rq_pop(L);
     L->current = nt;
     switch_ctx(L, &s->ctx, &uva__task_stack(nt)->ctx, 0);
   } else {

@@ -3,6 +3,7 @@
  * "Bad inputs" table has one row per group of assertions here and names the
  * test.  Every test ends with the loop closing with 0 and with every
  * allocation uva made freed (a counting allocator is installed). */
+#include "count-alloc.h"
 #include "test-util.h"
 
 #include <fcntl.h>
@@ -11,32 +12,8 @@
 
 /* ---- a counting allocator: nothing may leak ----------------------------- */
 
-static atomic_long live;
-
-static void *c_malloc(size_t n) {
-  void *p = malloc(n);
-  if (p != NULL)
-    atomic_fetch_add(&live, 1);
-  return p;
-}
-static void *c_calloc(size_t n, size_t m) {
-  void *p = calloc(n, m);
-  if (p != NULL)
-    atomic_fetch_add(&live, 1);
-  return p;
-}
-static void *c_realloc(void *p, size_t n) {
-  return p == NULL ? c_malloc(n) : realloc(p, n);
-}
-static void c_free(void *p) {
-  if (p != NULL) {
-    atomic_fetch_sub(&live, 1);
-    free(p);
-  }
-}
-
 static void setup(void) {
-  atomic_store(&live, 0);
+  count_alloc_reset();
   frees = 0;
 }
 
@@ -44,7 +21,7 @@ static void setup(void) {
 #define DONE(loop)                                                             \
   do {                                                                         \
     LOOP_CLOSE(loop);                                                          \
-    ck_assert_int_eq(atomic_load(&live), 0);                                   \
+    ck_assert_int_eq(count_alloc_live(), 0);                                   \
   } while (0)
 
 /* f failed with err at once; frees it. */
@@ -557,7 +534,7 @@ static Suite *suite(void) {
 }
 
 int main(void) {
-  if (uva_replace_allocator(c_malloc, c_realloc, c_calloc, c_free) != 0)
+  if (count_alloc_install() != 0)
     return EXIT_FAILURE;
   return test_run_suite(suite());
 }

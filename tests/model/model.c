@@ -17,6 +17,7 @@
  * its task's value or UV_ECANCELED exactly when it was cancelled; the loop
  * closes and uva's allocations are all freed. */
 #include "model.h"
+#include "../count-alloc.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -146,33 +147,8 @@ static const char *ename(int st) {
 
 /* ---- allocation counting ------------------------------------------------ */
 
-static atomic_long live;
-static void *c_malloc(size_t n) {
-  void *p = malloc(n);
-  if (p != NULL)
-    atomic_fetch_add(&live, 1);
-  return p;
-}
-static void *c_calloc(size_t n, size_t m) {
-  void *p = calloc(n, m);
-  if (p != NULL)
-    atomic_fetch_add(&live, 1);
-  return p;
-}
-static void *c_realloc(void *q, size_t n) {
-  void *p = realloc(q, n);
-  if (q == NULL && p != NULL)
-    atomic_fetch_add(&live, 1);
-  return p;
-}
-static void c_free(void *p) {
-  if (p != NULL)
-    atomic_fetch_sub(&live, 1);
-  free(p);
-}
-
 void model_init(void) {
-  if (uva_replace_allocator(c_malloc, c_realloc, c_calloc, c_free) != 0)
+  if (count_alloc_install() != 0)
     abort();
 }
 
@@ -860,7 +836,7 @@ static void feeder(void *arg) {
 
 void model_run(const uint8_t *bytes, size_t n, model_stats_t *stats,
                int trace) {
-  long base = atomic_load(&live);
+  long base = count_alloc_live();
   uva_value_t v = {0};
   int st;
 
@@ -928,8 +904,8 @@ void model_run(const uint8_t *bytes, size_t n, model_stats_t *stats,
       CHECK(out != OUT_FAIL || got == 0,
             "message %d:%u: its send failed, but it was received", s, k);
     }
-  CHECK(atomic_load(&live) == base, "%ld allocation(s) of uva's left",
-        atomic_load(&live) - base);
+  CHECK(count_alloc_live() == base, "%ld allocation(s) of uva's left",
+        count_alloc_live() - base);
   stats->programs++;
 }
 
