@@ -155,7 +155,9 @@ typedef void (*uva_then_cb)(int status, uva_value_t value, void *data);
  * the loop soon after).  Returns 0.  UV_EINVAL if f or cb is NULL (f is
  * freed).  A future that failed before it had a loop (made with a NULL loop
  * or when memory ran out) cannot call back: then returns its error and cb is
- * never called. */
+ * never called.  For a future that completed at once (see the shared ready
+ * futures above) then needs a small allocation: without memory it returns
+ * UV_ENOMEM, f is consumed and cb is never called. */
 UVA_EXTERN int uva_future_then(uva_future_t *f, uva_then_cb cb, void *data);
 
 /* Cancels a pending future: the libuv work underneath stops (timer stopped,

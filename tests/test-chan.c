@@ -546,6 +546,50 @@ START_TEST(inbox_walk_survives_frees) {
 }
 END_TEST
 
+/* Operations that complete at once hand out the loop's shared ready future:
+ * every consumer must take it like any other (then, join, select, timeout,
+ * free, detach, block_on), and the loop must close afterwards. */
+START_TEST(completed_at_once_futures_consumed_everywhere) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  uint64_t x = 1, out = 0;
+  then_rec r = {0};
+  uva_future_t *kids[2];
+  uva_result_t res[2], win;
+  uva_value_t v;
+
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(uint64_t), 8, &ch), 0);
+  /* then: the callback still runs, from the loop, after the call */
+  ck_assert_int_eq(uva_future_then(uva_chan_send(ch, &x), record, &r), 0);
+  ck_assert_int_eq(r.calls, 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(r.calls, 1);
+  ck_assert_int_eq(r.status, 0);
+  /* join and select of two of them */
+  kids[0] = uva_chan_send(ch, &x);
+  kids[1] = uva_chan_recv(ch, &out);
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, kids, 2, res), NULL), 0);
+  ck_assert_int_eq(res[0].status, 0);
+  ck_assert_int_eq(res[1].status, 0);
+  ck_assert_uint_eq(out, 1);
+  kids[0] = uva_chan_send(ch, &x);
+  kids[1] = uva_chan_send(ch, &x);
+  ck_assert_int_eq(uva_block_on(loop, uva_select(loop, kids, 2, &win), &v), 0);
+  ck_assert_uint_eq(v.u64, 0);
+  /* timeout passes it through; block_on, free and detach consume it */
+  ck_assert_int_eq(uva_block_on(loop, uva_timeout(uva_chan_recv(ch, &out), 10), NULL), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_chan_recv(ch, &out), NULL), 0);
+  uva_future_free(uva_chan_send(ch, &x));
+  uva_future_detach(uva_chan_send(ch, &x));
+  kids[0] = uva_chan_send(ch, &x);
+  ck_assert_int_eq(uva_future_cancel(kids[0]), UV_EBUSY); /* settled */
+  ck_assert_int_eq(uva_future_status(kids[0]), 0);
+  uva_future_free(kids[0]);
+  uva_chan_free(ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("chan");
   TCase *tc = tcase_create("core");
@@ -563,6 +607,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, close_wakes_blocked_thread);
   tcase_add_test(tc, select_of_two_receives_then_thread);
   tcase_add_test(tc, inbox_walk_survives_frees);
+  tcase_add_test(tc, completed_at_once_futures_consumed_everywhere);
   suite_add_tcase(s, tc);
   return s;
 }
