@@ -342,7 +342,10 @@ UVA_EXTERN uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures,
 /* Returns a future of a whole file's contents (tokio::fs::read_to_string):
  * value.ptr is a uva_buf_t, NUL-terminated, freed with uva_buf_free.  Errors
  * are libuv's: UV_ENOENT, UV_EISDIR, UV_EACCES, ...; UV_EINVAL if loop or
- * path is NULL, UV_ENOMEM without memory.  path is copied. */
+ * path is NULL, UV_ENOMEM without memory.  path is copied.  The whole read
+ * (open, stat, read to the end, close) is one job on libuv's thread pool, as
+ * uva_fs_write_file is; cancelling the future settles it at once, and a read
+ * already running finishes in the pool and is dropped. */
 UVA_EXTERN uva_future_t *uva_fs_read_file(uv_loop_t *loop, const char *path);
 
 /* Returns a future that creates or truncates path (mode 0644) and writes
