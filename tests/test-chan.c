@@ -590,6 +590,48 @@ START_TEST(completed_at_once_futures_consumed_everywhere) {
 }
 END_TEST
 
+/* A receiver parks on a channel no thread has used yet (no fence: see park
+ * in lib/chan.c), then a thread's first send races with it: the first send
+ * always wakes the loop, so the message arrives every time. */
+typedef struct {
+  uva_chan_t *ch;
+  int delay;
+} first_send_t;
+
+static void first_sender(void *arg) {
+  first_send_t *fs = arg;
+  uint64_t v = 42;
+  for (volatile int i = 0; i < fs->delay; i++)
+    ;
+  ck_assert_int_eq(uva_chan_send_blocking(fs->ch, &v), 0);
+}
+
+static int first_receiver(void *arg, uva_result_t *r) {
+  uv_thread_t t;
+  uint64_t v = 0;
+  int st;
+  ck_assert_int_eq(uv_thread_create(&t, first_sender, arg), 0);
+  st = uva_await(uva_chan_recv(((first_send_t *)arg)->ch, &v), NULL);
+  uv_thread_join(&t);
+  r->value.u64 = v;
+  return st;
+}
+
+START_TEST(first_thread_send_wakes_parked_receiver) {
+  int rounds = getenv("UVA_TEST_SMALL") ? 200 : 3000, i;
+  for (i = 0; i < rounds; i++) {
+    LOOP_INIT(loop);
+    first_send_t fs = {NULL, (i * 7919) % 3000};
+    uva_value_t v;
+    ck_assert_int_eq(uva_chan_new(loop, sizeof(uint64_t), 4, &fs.ch), 0);
+    ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, first_receiver, &fs), &v), 0);
+    ck_assert_uint_eq(v.u64, 42);
+    uva_chan_free(fs.ch);
+    LOOP_CLOSE(loop);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("chan");
   TCase *tc = tcase_create("core");
@@ -608,6 +650,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, select_of_two_receives_then_thread);
   tcase_add_test(tc, inbox_walk_survives_frees);
   tcase_add_test(tc, completed_at_once_futures_consumed_everywhere);
+  tcase_add_test(tc, first_thread_send_wakes_parked_receiver);
   suite_add_tcase(s, tc);
   return s;
 }
