@@ -114,6 +114,23 @@ UVA_EXTERN void uva_buf_free(void *buf);
  * until it hands it to a consumer; it may keep settling it after that. */
 UVA_EXTERN uva_future_t *uva_future_new(uv_loop_t *loop);
 
+/* Called once, on the loop's thread, when the consumer of a future made by
+ * uva_future_new cancels or frees it while it is pending (a timeout that
+ * expired, a select it lost, a cancelled task): the producer's cue to stop
+ * the work underneath (uv_read_stop, uv_cancel, uv_close).  The future has
+ * then settled with UV_ECANCELED; the producer must still settle it once
+ * (uva_future_resolve returns UV_ECANCELED then), which it may do from the
+ * callback itself. */
+typedef void (*uva_cancel_cb)(uva_future_t *f, void *data);
+
+/* Registers cb(f, data) as f's cancel hook (the bridge hook), replacing any
+ * earlier one; cb NULL removes it.  f must have been made by uva_future_new
+ * and not yet settled by its producer.  Returns 0; UV_EINVAL if f is NULL or
+ * was not made by uva_future_new; UV_EBUSY if f has already settled (a
+ * cancel that already happened is not reported again). */
+UVA_EXTERN int uva_future_on_cancel(uva_future_t *f, uva_cancel_cb cb,
+                                    void *data);
+
 /* Settles f, made by uva_future_new, with ptr; free_fn (may be NULL) frees ptr
  * if nobody takes it.  Whoever waits on f is woken from the loop, never inside
  * this call.  Returns 0; UV_EINVAL if f is NULL, was not made by
@@ -474,4 +491,13 @@ UVA_EXTERN int uva_replace_allocator(void *(*malloc_fn)(size_t),
 #ifdef __cplusplus
 }
 #endif
+
+/* I/O beyond files: one header per concept. */
+#include "uva/stream.h"
+#include "uva/udp.h"
+#include "uva/dns.h"
+#include "uva/signal.h"
+#include "uva/process.h"
+#include "uva/asyncfd.h"
+
 #endif /* UVA_H */

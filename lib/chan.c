@@ -269,8 +269,11 @@ static void send_release(uva_future_t *f) {
   uva__future_free_mem(f, ((uva__send_t *)f)->size);
 }
 
-static const uva__ops_t send_ops = {"chan_send", send_cancel, NULL, NULL,
-                                    send_release};
+static const uva__ops_t send_ops = {
+    .name = "chan_send",
+    .cancel = send_cancel,
+    .release = send_release,
+};
 
 static void recv_cancel(uva_future_t *f) {
   uva__recv_t *r = (uva__recv_t *)f;
@@ -287,8 +290,11 @@ static void recv_release(uva_future_t *f) {
   uva__future_free_mem(f, sizeof(uva__recv_t));
 }
 
-static const uva__ops_t recv_ops = {"chan_recv", recv_cancel, NULL, NULL,
-                                    recv_release};
+static const uva__ops_t recv_ops = {
+    .name = "chan_recv",
+    .cancel = recv_cancel,
+    .release = recv_release,
+};
 
 /* ---- the side of other threads ------------------------------------------ */
 

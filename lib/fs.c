@@ -250,7 +250,11 @@ static void fs_cb(uv_fs_t *req) {
   uva__cb_leave(L);
 }
 
-static const uva__ops_t fs_ops = {"fs", fs_cancel, NULL, NULL, fs_release};
+static const uva__ops_t fs_ops = {
+    .name = "fs",
+    .cancel = fs_cancel,
+    .release = fs_release,
+};
 
 /* Checks loop (and bad, the call's own argument check), gets the loop state
  * and a future.  Returns NULL with *fail set when the call cannot start. */

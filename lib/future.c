@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-const uva__ops_t uva__plain_ops = {"future", NULL, NULL, NULL, NULL};
+const uva__ops_t uva__plain_ops = {.name = "future"};
 
 /* Futures that failed before they could have a loop or memory.  They are
  * never written to and never freed. */
@@ -169,8 +169,10 @@ static void user_release(uva_future_t *f) {
   uva__future_release_held(f, sizeof(*f));
 }
 
-static const uva__ops_t user_ops = {"future_new", NULL, NULL, NULL,
-                                    user_release};
+static const uva__ops_t user_ops = {
+    .name = "future_new",
+    .release = user_release,
+};
 
 uva_future_t *uva_future_new(uv_loop_t *loop) {
   uva__loop_t *L = uva__loop_get(loop);

@@ -71,7 +71,11 @@ enum {
 #define UVA__F_USER 0x0010u      /* made by uva_future_new */
 #define UVA__F_HELD 0x0020u      /* libuv still holds the memory */
 #define UVA__F_RELEASED 0x0040u  /* consumed and destroyed while held */
-#define UVA__F_KIND0 0x0100u     /* first bit free for the kind's own use */
+#define UVA__F_LAZY 0x0080u      /* not started: ops->start runs when it
+                                    gets a consumer */
+#define UVA__F_TAKEN 0x8000u     /* its result was taken (ops->take ran) */
+#define UVA__F_KIND0 0x0100u     /* first bit free for the kind's own use
+                                    (up to 0x4000u) */
 
 struct uva_future_s {
   uva__loop_t *L;          /* NULL only for static failed futures */
@@ -102,6 +106,21 @@ struct uva__ops_s {
    * kind's resources and the memory (uva__future_free_mem when nothing is
    * held).  NULL means uva__future_free_mem. */
   void (*release)(uva_future_t *f);
+  /* Lazy kinds only (made with UVA__F_LAZY): f has got a consumer, so the
+   * operation begins now (take a message, read buffered bytes, register as
+   * a waiter).  It may settle f before it returns.  Until then f has no
+   * effect at all: freeing or cancelling an unstarted f undoes nothing. */
+  void (*start)(uva_future_t *f);
+  /* f has settled and its consumer takes the result now (await returns it,
+   * a then callback gets it, a select or join hands it on): the effect is
+   * final.  Called once, before value and status are read. */
+  void (*take)(uva_future_t *f);
+  /* f has settled but is destroyed without its result having been taken (a
+   * select loser, a cancelled join, uva_future_free): give back what the
+   * operation took, so nothing is lost (a message to the front of its
+   * channel, bytes to the front of the stream's buffer).  Called once,
+   * instead of take. */
+  void (*undo)(uva_future_t *f);
 };
 
 /* uva__future_alloc (inline, below): allocates size bytes (at least

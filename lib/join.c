@@ -96,8 +96,12 @@ static void join_cancel(uva_future_t *f) {
   uva__settle_err(f, UV_ECANCELED);
 }
 
-static const uva__ops_t join_ops = {"join", join_cancel, NULL, join_child,
-                                    comb_release};
+static const uva__ops_t join_ops = {
+    .name = "join",
+    .cancel = join_cancel,
+    .child = join_child,
+    .release = comb_release,
+};
 
 uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures, size_t n,
                        uva_result_t *results) {
@@ -149,8 +153,12 @@ static void select_cancel(uva_future_t *f) {
   uva__settle_err(f, UV_ECANCELED);
 }
 
-static const uva__ops_t select_ops = {"select", select_cancel, NULL,
-                                      select_child, comb_release};
+static const uva__ops_t select_ops = {
+    .name = "select",
+    .cancel = select_cancel,
+    .child = select_child,
+    .release = comb_release,
+};
 
 uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
                          uva_result_t *winner) {

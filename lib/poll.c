@@ -97,8 +97,12 @@ static void poll_release(uva_future_t *f) {
   uva__future_free_mem(f, sizeof(uva__poll_t));
 }
 
-static const uva__ops_t poll_ops = {"poll", poll_cancel, poll_run, NULL,
-                                    poll_release};
+static const uva__ops_t poll_ops = {
+    .name = "poll",
+    .cancel = poll_cancel,
+    .run = poll_run,
+    .release = poll_release,
+};
 
 uva_future_t *uva_future_poll(uv_loop_t *loop, uva_poll_fn fn, void *state,
                               uva_free_cb state_free) {

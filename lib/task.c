@@ -17,8 +17,12 @@ static void task_cancel(uva_future_t *f);
 static void task_run(uva_future_t *f);
 static void task_release(uva_future_t *f);
 
-static const uva__ops_t task_ops = {"task", task_cancel, task_run, NULL,
-                                    task_release};
+static const uva__ops_t task_ops = {
+    .name = "task",
+    .cancel = task_cancel,
+    .run = task_run,
+    .release = task_release,
+};
 
 /* ---- switching ---------------------------------------------------------- */
 

@@ -35,8 +35,11 @@ static void sleep_release(uva_future_t *f) {
   uva__future_release_held(f, sizeof(uva__sleep_t));
 }
 
-static const uva__ops_t sleep_ops = {"sleep", sleep_cancel, NULL, NULL,
-                                     sleep_release};
+static const uva__ops_t sleep_ops = {
+    .name = "sleep",
+    .cancel = sleep_cancel,
+    .release = sleep_release,
+};
 
 uva_future_t *uva_sleep(uv_loop_t *loop, uint64_t ms) {
   uva__loop_t *L = uva__loop_get(loop);
@@ -115,8 +118,12 @@ static void timeout_release(uva_future_t *f) {
   uva__future_release_held(f, sizeof(uva__timeout_t));
 }
 
-static const uva__ops_t timeout_ops = {"timeout", timeout_cancel, NULL,
-                                       timeout_child, timeout_release};
+static const uva__ops_t timeout_ops = {
+    .name = "timeout",
+    .cancel = timeout_cancel,
+    .child = timeout_child,
+    .release = timeout_release,
+};
 
 uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms) {
   uva__timeout_t *t;

@@ -72,8 +72,11 @@ static void work_release(uva_future_t *f) {
   uva__future_release_held(f, sizeof(uva__work_t));
 }
 
-static const uva__ops_t work_ops = {"spawn_blocking", work_cancel, NULL, NULL,
-                                    work_release};
+static const uva__ops_t work_ops = {
+    .name = "spawn_blocking",
+    .cancel = work_cancel,
+    .release = work_release,
+};
 
 /* Queues fn(arg) as a job; own: arg is uva's (freed after the job, or now if
  * the job cannot start). */
