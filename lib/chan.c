@@ -53,7 +53,7 @@ struct uva_chan_s {
   uva_future_t *send_head, *send_tail; /* loop senders waiting for room */
   uva_future_t *recv_head, *recv_tail; /* loop receivers waiting */
   uva__recv_t *holders; /* settled receives holding a reserved slot */
-  int strong, weak;     /* the remote waits this channel holds */
+  int strong;           /* holds a remote wait for its waiters */
 
   /* the side of other threads */
   atomic_int busy;     /* the loop is inside a lock-free operation */
@@ -345,36 +345,22 @@ static void hold_remove(uva_chan_t *ch, uva__recv_t *r) {
   r->base.flags &= ~F_HOLD;
 }
 
-/* Holds the remote waits the loop's waiters need: a waiting receiver may be
- * served by another thread, so it keeps uv_run alive (and the async handle
- * open); a waiting sender does so once threads use the channel, and before
- * that only keeps the handle open (a thread's first call can then wake the
- * loop) without keeping uv_run alive.  Loop thread.  Returns 0 or the error
- * of opening the handle. */
+/* Holds the remote wait the loop's waiters need: a waiting receiver or
+ * sender may be served by another thread (uva_chan_send_blocking,
+ * uva_chan_recv_blocking, uva_chan_close), so it keeps the async handle
+ * open and uv_run alive, as a pending poll future does.  Loop thread.
+ * Returns 0 or the error of opening the handle. */
 static int update_waits(uva_chan_t *ch) {
-  int threaded = atomic_load_explicit(&ch->threaded, memory_order_relaxed);
-  int want_strong =
-      ch->recv_head != NULL || (threaded && ch->send_head != NULL);
-  int want_weak = !want_strong && ch->send_head != NULL;
+  int want = ch->recv_head != NULL || ch->send_head != NULL;
   int err;
 
-  if (want_strong && !ch->strong) {
+  if (want && !ch->strong) {
     if ((err = uva__remote_wait_begin(ch->L)) != 0)
       return err;
     ch->strong = 1;
-  }
-  if (want_weak && !ch->weak) {
-    if ((err = uva__weak_wait_begin(ch->L)) != 0)
-      return err;
-    ch->weak = 1;
-  }
-  if (!want_strong && ch->strong) {
+  } else if (!want && ch->strong) {
     ch->strong = 0;
     uva__remote_wait_end(ch->L);
-  }
-  if (!want_weak && ch->weak) {
-    ch->weak = 0;
-    uva__weak_wait_end(ch->L);
   }
   return 0;
 }
