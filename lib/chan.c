@@ -130,25 +130,35 @@ static void mb_init(void) {
 }
 
 /* The thread side's barrier: every thread of the process has run a full
- * memory barrier when it returns. */
-static void heavy_fence(void) {
-#if defined(__linux__) && defined(SYS_membarrier)
+ * memory barrier when it returns (membarrier).  Returns 0 when it could not
+ * (then both sides use sequentially consistent operations instead). */
+static int heavy_fence(void) {
+#if defined(__linux__) && defined(SYS_membarrier) && !defined(UVA__TSAN)
   if (mb_ok &&
       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
-    return;
+    return 1;
 #endif
-  atomic_thread_fence(memory_order_seq_cst); /* the loop fences too */
+  return 0;
 }
 
 /* Loop thread: enters an operation.  Returns 1 when the channel is locked
- * (locked mode), 0 when the operation runs lock-free. */
+ * (locked mode), 0 when the operation runs lock-free.  Marking the channel
+ * busy and then reading its mode needs a store-load barrier against the
+ * thread side's (set the mode, then read busy): membarrier gives it from the
+ * thread side, so the loop needs only a compiler barrier; without it (and
+ * under TSan, which does not know membarrier) both sides use sequentially
+ * consistent operations. */
 static inline int lenter(uva_chan_t *ch) {
-  atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
+#ifdef UVA__TSAN
+  atomic_exchange_explicit(&ch->busy, 1, memory_order_seq_cst);
+#else
   if (uva__unlikely(atomic_load_explicit(&mb_fallback, memory_order_relaxed)))
-    atomic_thread_fence(memory_order_seq_cst);
+    atomic_exchange_explicit(&ch->busy, 1, memory_order_seq_cst);
   else
-    atomic_signal_fence(memory_order_seq_cst);
-  if (uva__likely(!atomic_load_explicit(&ch->threaded, memory_order_relaxed)))
+    atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
+  atomic_signal_fence(memory_order_seq_cst);
+#endif
+  if (uva__likely(!atomic_load_explicit(&ch->threaded, memory_order_seq_cst)))
     return 0;
   atomic_store_explicit(&ch->busy, 0, memory_order_release);
   uv_mutex_lock(&ch->lock);
@@ -168,9 +178,9 @@ static void tenter(uva_chan_t *ch) {
   uv_mutex_lock(&ch->lock);
   if (atomic_load_explicit(&ch->threaded, memory_order_relaxed))
     return;
-  atomic_store_explicit(&ch->threaded, 1, memory_order_relaxed);
-  heavy_fence();
-  while (atomic_load_explicit(&ch->busy, memory_order_acquire))
+  atomic_store_explicit(&ch->threaded, 1, memory_order_seq_cst);
+  (void)heavy_fence();
+  while (atomic_load_explicit(&ch->busy, memory_order_seq_cst))
     sched_yield(); /* the loop is inside one operation: it ends soon */
 }
 
