@@ -392,6 +392,14 @@ static void signal_threads(uva_chan_t *ch, int locked) {
     uv_cond_broadcast(&ch->msgs);
 }
 
+/* Whether f's consumer takes its result whatever happens once it settled
+ * with 0: a task's uva_await (a cancel that comes later is reported at the
+ * next await) and a then callback do.  For such a receive the message goes
+ * straight to out, with no reservation. */
+static inline int takes_for_sure(const uva_future_t *f) {
+  return f->consumer == UVA__C_TASK || f->consumer == UVA__C_THEN;
+}
+
 /* One step of moving things along: a waiting sender into the ring (or
  * failed, after a close), the oldest available message reserved for the
  * oldest waiting receiver (or UV_EOF for it, once the channel is closed and
@@ -413,8 +421,12 @@ static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
   }
   if (ch->recv_head != NULL && has_avail(ch)) {
     uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
-    r->slot = reserve(ch);
-    hold_add(ch, r);
+    if (takes_for_sure(&r->base)) {
+      take_avail(ch, r->out);
+    } else {
+      r->slot = reserve(ch);
+      hold_add(ch, r);
+    }
     *st = 0;
     return &r->base;
   }
@@ -486,10 +498,14 @@ static void send_start(uva_future_t *f) {
     f->flags |= F_SENT;
     done_add(&d, f, 0);
   } else {
+    /* It waits: nothing else can move (no room, or earlier senders). */
     list_push(&ch->send_head, &ch->send_tail, f);
     if ((err = update_waits(ch)) != 0) {
       list_remove(&ch->send_head, &ch->send_tail, f);
       done_add(&d, f, err);
+    } else if (!locked) {
+      lleave(ch, locked);
+      return;
     }
   }
   finish(ch, locked, &d);
@@ -539,6 +555,20 @@ static int send_now(uva_future_t *f, uva_result_t *out) {
     lleave(ch, locked);
     return UVA_PENDING;
   }
+  if (!locked && ch->recv_head != NULL && ch->count == 0 &&
+      takes_for_sure(ch->recv_head)) {
+    /* The hand-off: the message goes straight from the sender to the
+     * oldest waiting receiver's out, which is woken. */
+    uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
+    msg_copy(r->out, s->msg, ch->elem);
+    if (ch->recv_head == NULL)
+      (void)update_waits(ch); /* only releases here: cannot fail */
+    lleave(ch, locked);
+    uva__future_free_mem(f, s->size);
+    uva__settle_err(&r->base, 0);
+    chan_unref(ch);
+    return 0;
+  }
   ring_push(ch, s->msg);
   need = pump_needed(ch, locked);
   lleave(ch, locked);
@@ -575,10 +605,14 @@ static void recv_start(uva_future_t *f) {
   } else if (ch->closed && !has_avail(ch)) {
     done_add(&d, f, UV_EOF);
   } else {
+    /* It waits: nothing else can move (no message for it). */
     list_push(&ch->recv_head, &ch->recv_tail, f);
     if ((err = update_waits(ch)) != 0) {
       list_remove(&ch->recv_head, &ch->recv_tail, f);
       done_add(&d, f, err);
+    } else if (!locked) {
+      lleave(ch, locked);
+      return;
     }
   }
   finish(ch, locked, &d);
