@@ -382,14 +382,16 @@ static int update_waits(uva_chan_t *ch) {
   return 0;
 }
 
-/* Locked mode: tells blocked threads what changed. */
+/* Locked mode: tells blocked threads what changed.  One of each kind is
+ * woken; a thread that finds more room (or more messages) after its own
+ * operation wakes the next (no herd for one free slot); a close wakes all. */
 static void signal_threads(uva_chan_t *ch, int locked) {
   if (!locked)
     return;
   if (ch->tsend > 0 && has_room(ch))
-    uv_cond_broadcast(&ch->room);
-  if (ch->trecv > 0 && (ch->closed || has_avail(ch)))
-    uv_cond_broadcast(&ch->msgs);
+    uv_cond_signal(&ch->room);
+  if (ch->trecv > 0 && has_avail(ch))
+    uv_cond_signal(&ch->msgs);
 }
 
 /* Whether f's consumer takes its result whatever happens once it settled
@@ -747,6 +749,8 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
   ring_push(ch, msg);
   if (ch->trecv > 0)
     uv_cond_signal(&ch->msgs);
+  if (ch->tsend > 0 && has_room(ch))
+    uv_cond_signal(&ch->room); /* the next blocked sender */
   wake = ch->recv_head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   /* The channel is still there: it may not be freed before we return. */
@@ -773,6 +777,8 @@ int uva_chan_recv_blocking(uva_chan_t *ch, void *out) {
   take_avail(ch, out);
   if (ch->tsend > 0)
     uv_cond_signal(&ch->room);
+  if (ch->trecv > 0 && has_avail(ch))
+    uv_cond_signal(&ch->msgs); /* the next blocked receiver */
   wake = ch->send_head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   if (wake)
