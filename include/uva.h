@@ -299,14 +299,26 @@ UVA_EXTERN int uva_block_on(uv_loop_t *loop, uva_future_t *f,
 /* ------------------------------------------------------------------------ */
 /* Time                                                                      */
 
-/* Returns a future that settles with 0 after ms milliseconds (one
- * uv_timer_t).  Cancelling stops the timer.  Fails with UV_EINVAL if loop is
- * NULL, UV_ENOMEM without memory. */
+/* Returns a future that settles with 0 once ms milliseconds have passed since
+ * this call (one uv_timer_t), as tokio::time::sleep: it never settles
+ * earlier, measured with uv_hrtime(), however long the caller computed since
+ * the loop last updated its cached time (uv_now); uva never calls
+ * uv_update_time on the loop.  The resolution is 1 ms (libuv's timers count
+ * whole milliseconds): it may settle up to about a millisecond later than
+ * asked, and later still when the loop is busy.  ms 0 uses no timer: the
+ * future settles from uva's run queue, so that a task looping on it lets the
+ * other tasks and libuv's timers and I/O run, as it would with uva_yield.
+ * Cancelling stops the timer.  Fails with UV_EINVAL if loop is NULL,
+ * UV_ENOMEM without memory. */
 UVA_EXTERN uva_future_t *uva_sleep(uv_loop_t *loop, uint64_t ms);
 
 /* Consumes f and returns a future that settles with f's result, or with
- * UV_ETIMEDOUT after ms milliseconds, in which case f is cancelled and freed.
- * Fails with UV_EINVAL if f is NULL, UV_ENOMEM without memory (f is freed). */
+ * UV_ETIMEDOUT once ms milliseconds have passed since this call (measured as
+ * for uva_sleep: never earlier, 1 ms resolution), in which case f is
+ * cancelled and freed.  An f that has already settled is returned as it is.
+ * ms 0 uses no timer: the timeout settles from uva's run queue (f gets until
+ * then), so that a loop of zero timeouts cannot starve libuv.  Fails with
+ * UV_EINVAL if f is NULL, UV_ENOMEM without memory (f is freed). */
 UVA_EXTERN uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms);
 
 /* ------------------------------------------------------------------------ */

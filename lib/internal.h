@@ -333,6 +333,20 @@ void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s));
 /* Saves the current context in from and resumes to. */
 void uva__ctx_switch(uva__ctx_t *from, uva__ctx_t *to);
 
+/* ---- time (time.c) ----------------------------------------------------- */
+
+/* The uv_hrtime() at which ms milliseconds from now have passed (saturating
+ * at UINT64_MAX). */
+uint64_t uva__deadline(uint64_t ms);
+/* The timeout for uv_timer_start of a timer that fires once deadline (in
+ * uv_hrtime()) has passed, in loop time: loop time is uv_hrtime() in whole
+ * milliseconds as of the loop iteration's start, so the timeout is longer by
+ * how stale uv_now is.  At least 1, so that a timer started from a timer
+ * callback is never due within the same iteration.  libuv may still fire it
+ * up to a millisecond early (clocks read at different times): the callback
+ * checks uv_hrtime() and starts it again for the rest. */
+uint64_t uva__timer_ms(uv_loop_t *loop, uint64_t deadline);
+
 /* ---- inline fast paths ------------------------------------------------- */
 
 #ifdef UVA__ASAN
