@@ -246,11 +246,20 @@ typedef struct uva_spawn_opts {
 UVA_EXTERN uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg);
 
 /* As uva_spawn, with options (opts may be NULL).  Also fails with UV_EINVAL if
- * opts->stack_size is neither 0 nor between UVA_STACK_MIN and 1 TiB.  Stacks
- * are mmap'd and reused; running past the end of one is detected (a guard
- * page, or a canary checked at every switch) and reported on stderr before
- * the process aborts, instead of corrupting memory.  Tasks share the loop
- * thread's floating-point environment (rounding mode, exception masks,
+ * opts->stack_size is neither 0 nor between UVA_STACK_MIN and 1 TiB; the
+ * task's join future fails with UV_ENOMEM when the system will not map a
+ * stack that large.  Stacks are mmap'd (address space: only the pages a task
+ * touches use memory, also in ASan builds) and reused.  Below each lies a
+ * 1 MiB guard region of address space, so that running past the end of a
+ * stack, even by a frame that skips pages (a large local array written from
+ * its low end), is detected instead of corrupting memory: on the first
+ * 16,384 stacks of the process the region is inaccessible and the first
+ * access faults; on the others a canary checked at every switch, and the
+ * region checked when the stack is released, find it.  Either way uva
+ * reports it on stderr and the process aborts.  A frame wider than the guard
+ * region may go unnoticed; code built with -fstack-clash-protection (which
+ * touches every page of a large frame) is always caught.  Tasks share the
+ * loop thread's floating-point environment (rounding mode, exception masks,
  * flush-to-zero), as Tokio's tasks do: a task that changes it should restore
  * it before it awaits or yields. */
 UVA_EXTERN uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn,
