@@ -290,12 +290,17 @@ UVA_EXTERN int uva_in_task(void);
 
 /* Runs loop until f settles (futures::executor::block_on, #[tokio::main]),
  * consumes f and returns its status; on 0, *value (if not NULL) receives the
- * value.  This is the only uva call that runs uv_run; it returns as soon as f
- * settles and libuv has finished closing the handles uva was closing, leaving
- * the loop's other work for the next uv_run (a file or work request that was
- * cancelled while running in the thread pool also finishes there).  Returns
- * UV_EINVAL if loop or f is NULL or f belongs to another loop; UV_EBUSY when
- * called from inside a task or a uva callback (uv_run is not reentrant);
+ * value.  This is the only uva call that runs uv_run.  It returns once f
+ * has settled, libuv has finished closing the handles uva was closing, and
+ * every pool job and file request of uva's whose future was cancelled while
+ * it ran (by the caller, or dropped by a timeout, select, join, cancelled
+ * task or uva_future_free) has returned: the caller may then free what such
+ * a uva_spawn_blocking job used (a job that never returns keeps this call
+ * waiting).  The loop's other work is left for the next uv_run: tasks
+ * cancelled on the way (the losers of a select) may still be cleaning up.
+ * Returns UV_EINVAL if loop or f is NULL or f belongs to another loop;
+ * UV_EBUSY when called from inside a task or a uva callback (uv_run is not
+ * reentrant; nor may it be called from the program's own libuv callbacks);
  * UV_EAGAIN when the loop runs out of work while f is still pending: no
  * active handle or request is left and no task is ready, so nothing could
  * settle it.  f is then cancelled, what that wakes runs (a task's clean-up),
@@ -414,14 +419,30 @@ UVA_EXTERN uva_future_t *uva_fs_close(uv_loop_t *loop, uv_file fd);
 /* Runs fn(arg, &result) on libuv's thread pool (uv_queue_work) and returns a
  * future of its return code and result (spawn_blocking).  fn must not call
  * uva functions other than uva_chan_send_blocking and the waker calls.  arg
- * stays the caller's: fn is done with it once the future has settled.
- * Cancelling removes a job that has not started (uv_cancel: the future
- * settles with UV_ECANCELED at once and fn never runs); a job already running
- * cannot be stopped, so its future settles with UV_ECANCELED when fn returns,
- * and its result is freed.  Fails with UV_EINVAL if loop or fn is NULL,
- * UV_ENOMEM without memory. */
+ * stays the caller's.  fn is done with it once the future has settled; or,
+ * when the future was dropped before (freed, or cancelled and let go by a
+ * timeout, select, join or cancelled task that held it), once a later
+ * uva_block_on returns, since it waits for such jobs; uva_spawn_blocking_ex
+ * tells exactly when.  Cancelling removes a job that has not started
+ * (uv_cancel: the future settles with UV_ECANCELED at once and fn never
+ * runs); a job already running cannot be stopped, so its future settles with
+ * UV_ECANCELED when fn returns, and its result is freed.  Fails with
+ * UV_EINVAL if loop or fn is NULL, UV_ENOMEM without memory. */
 UVA_EXTERN uva_future_t *uva_spawn_blocking(uv_loop_t *loop, uva_task_fn fn,
                                             void *arg);
+
+/* As uva_spawn_blocking, and the job owns arg: arg_free(arg) (if arg_free is
+ * not NULL) is called exactly once, on the loop's thread, as soon as fn has
+ * returned (before the future's consumer sees the result) or the job was
+ * removed before it started (cancelled), whatever happened to the future
+ * meanwhile.  So arg may outlive a future that was cancelled, timed out or
+ * lost a select, and is freed when the job no longer uses it.  A job that
+ * cannot start calls arg_free(arg) before this call returns, on the calling
+ * thread, in every case: UV_EINVAL (loop or fn is NULL), UV_ENOMEM without
+ * memory, or libuv's error from uv_queue_work. */
+UVA_EXTERN uva_future_t *uva_spawn_blocking_ex(uv_loop_t *loop,
+                                               uva_task_fn fn, void *arg,
+                                               uva_free_cb arg_free);
 
 /* ------------------------------------------------------------------------ */
 /* Channels: bounded, messages of a fixed size copied by value               */

@@ -207,6 +207,13 @@ struct uva__loop_s {
   int async_refd;              /* async is referenced */
   size_t closing;              /* uva's handles being closed */
 
+  /* uva's requests in libuv's thread pool (work.c, fs.c) */
+  struct uva__work_s *jobs;    /* work jobs in the pool (a list) */
+  size_t pool_reqs;            /* work jobs and fs requests in the pool */
+  size_t pool_dropped;         /* of those, ones whose future was cancelled
+                                * while libuv held them: uva_block_on waits
+                                * until they have returned */
+
   /* cross-thread inbox */
   uv_mutex_t remote_lock;
   uva__remote_t *inbox;
@@ -274,6 +281,11 @@ int uva__on_loop_thread(uva__loop_t *L);
  * calls: uva_block_on waits until none is closing. */
 void uva__close(uva__loop_t *L, uv_handle_t *h, uv_close_cb cb);
 void uva__closed(uva__loop_t *L);
+/* For uva_block_on once its future has settled (L kept alive by the caller):
+ * runs the loop until libuv has closed the handles uva was closing and every
+ * pool request whose future was cancelled has returned (L->pool_dropped), so
+ * that nothing of uva's is left behind. */
+void uva__loop_settle(uva__loop_t *L);
 
 /* ---- blocking work (work.c) -------------------------------------------- */
 
@@ -283,6 +295,9 @@ void uva__closed(uva__loop_t *L);
  * at once; a result that comes back after that is dropped.  On failure arg
  * is freed too. */
 uva_future_t *uva__blocking(uva__loop_t *L, uva_task_fn fn, void *arg);
+/* Removes every job of L's that has not started yet (its future settles with
+ * UV_ECANCELED); running ones are left to finish. */
+void uva__work_cancel_all(uva__loop_t *L);
 
 /* ---- tasks (task.c) ----------------------------------------------------- */
 

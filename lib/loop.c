@@ -222,6 +222,13 @@ void uva__close(uva__loop_t *L, uv_handle_t *h, uv_close_cb cb) {
 
 void uva__closed(uva__loop_t *L) { L->closing--; }
 
+void uva__loop_settle(uva__loop_t *L) {
+  /* Closing handles take no wait (libuv does not block in poll while any
+   * handle is closing); a pool request wakes the loop when it returns. */
+  while (L->closing > 0 || L->pool_dropped > 0)
+    uv_run(L->loop, L->pool_dropped > 0 ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+}
+
 /* ---- idle handle: runs queued work when no uva callback is on the stack - */
 
 /* The idle handle is closed whenever the queue drains, so that a loop with no

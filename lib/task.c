@@ -405,11 +405,11 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
     }
   }
   /* Let libuv finish closing uva's handles (a timer that just fired, say),
-   * so that the caller's uv_loop_close can succeed.  It takes no wait: libuv
-   * polls without blocking while handles are closing.  f keeps the loop state
-   * alive meanwhile. */
-  while (L->closing > 0)
-    uv_run(loop, UV_RUN_NOWAIT);
+   * and let pool jobs whose futures were cancelled return (a timed-out
+   * spawn_blocking still using its arg), so that the caller's uv_loop_close
+   * can succeed and arg may be freed.  f keeps the loop state alive
+   * meanwhile. */
+  uva__loop_settle(L);
   f->consumer = UVA__C_DETACHED;
   status = deadlocked ? UV_EAGAIN : f->status;
   if (status == 0 && value != NULL) {
