@@ -290,17 +290,18 @@ UVA_EXTERN int uva_in_task(void);
 
 /* Runs loop until f settles (futures::executor::block_on, #[tokio::main]),
  * consumes f and returns its status; on 0, *value (if not NULL) receives the
- * value.  This is the only uva call that runs uv_run.  It returns once f
- * has settled, libuv has finished closing the handles uva was closing, and
- * every pool job and file request of uva's whose future was cancelled while
- * it ran (by the caller, or dropped by a timeout, select, join, cancelled
- * task or uva_future_free) has returned: the caller may then free what such
- * a uva_spawn_blocking job used (a job that never returns keeps this call
- * waiting).  The loop's other work is left for the next uv_run: tasks
- * cancelled on the way (the losers of a select) may still be cleaning up.
- * Returns UV_EINVAL if loop or f is NULL or f belongs to another loop;
- * UV_EBUSY when called from inside a task or a uva callback (uv_run is not
- * reentrant; nor may it be called from the program's own libuv callbacks);
+ * value.  With uva_loop_shutdown, the only uva call that runs uv_run.  It
+ * returns once f has settled, libuv has finished closing the handles uva was
+ * closing, and every pool job and file request of uva's whose future was
+ * cancelled while it ran (by the caller, or dropped by a timeout, select,
+ * join, cancelled task or uva_future_free) has returned: the caller may then
+ * free what such a uva_spawn_blocking job used (a job that never returns
+ * keeps this call waiting).  The loop's other work is left for the next
+ * uv_run: tasks cancelled on the way (the losers of a select) may still be
+ * cleaning up, which uva_loop_shutdown finishes.  It must not be called from
+ * the program's own libuv callbacks either (uv_run is not reentrant, and uva
+ * cannot tell).  Returns UV_EINVAL if loop or f is NULL or f belongs to
+ * another loop; UV_EBUSY when called from inside a task or a uva callback;
  * UV_EAGAIN when the loop runs out of work while f is still pending: no
  * active handle or request is left and no task is ready, so nothing could
  * settle it.  f is then cancelled, what that wakes runs (a task's clean-up),
@@ -309,6 +310,37 @@ UVA_EXTERN int uva_in_task(void);
  * every case f is consumed. */
 UVA_EXTERN int uva_block_on(uv_loop_t *loop, uva_future_t *f,
                             uva_value_t *value);
+
+/* Ends uva's work on loop, as Tokio's Runtime::shutdown_timeout, so that
+ * uv_loop_close can return 0.  It cancels every task on loop: a started one
+ * sees UV_ECANCELED at its pending or next uva_await or uva_yield and may clean
+ * up; one that has not started never runs; tasks spawned while this call runs
+ * are born cancelled; each join future settles with UV_ECANCELED when its task
+ * has returned.  It removes uva's thread-pool jobs that have not started (their
+ * futures settle with UV_ECANCELED, fn never runs, arg_free runs); running ones
+ * cannot be stopped.  Then it runs the loop (uv_run, as uva_block_on does)
+ * until no task is left, every pool job and file request of uva's has returned,
+ * uva's run queue is empty and its handles are closed; or until timeout_ms
+ * milliseconds have passed since the call (measured as for uva_sleep; 0 runs
+ * the loop once without waiting).  Futures the program holds outside tasks, or
+ * handed to uva_future_then or uva_future_detach, are not cancelled (cancel or
+ * free them first): a pending sleep, receive or poll future among them keeps
+ * its handle.  Returns 0 once everything has finished: uv_loop_close then
+ * returns 0 unless such futures, or handles and requests of the program's own,
+ * are left.  Returns UV_ETIMEDOUT when the deadline came first: the tasks left
+ * ignored the cancel (they caught UV_ECANCELED and went on awaiting) and stay
+ * suspended where they are, cancelled, with their stacks (a suspended task's
+ * frames are never freed under it); pool jobs left go on running; the loop
+ * state stays alive, and a later uva_loop_shutdown or uv_run can finish them.
+ * *left (if left is not NULL) receives how many tasks and pool requests were
+ * left: 0 unless the call returns UV_ETIMEDOUT (other unfinished work of uva's,
+ * such as a poll future that keeps waking itself, is not counted).  Returns 0
+ * at once if uva has nothing on loop.  Returns UV_EINVAL if loop is NULL;
+ * UV_EBUSY when called from inside a task or a uva callback (nothing is
+ * cancelled then); like uva_block_on, it must not be called from the program's
+ * own libuv callbacks.  Allocates nothing.  On the loop's thread. */
+UVA_EXTERN int uva_loop_shutdown(uv_loop_t *loop, uint64_t timeout_ms,
+                                 size_t *left);
 
 /* ------------------------------------------------------------------------ */
 /* Time                                                                      */
@@ -422,24 +454,24 @@ UVA_EXTERN uva_future_t *uva_fs_close(uv_loop_t *loop, uv_file fd);
  * stays the caller's.  fn is done with it once the future has settled; or,
  * when the future was dropped before (freed, or cancelled and let go by a
  * timeout, select, join or cancelled task that held it), once a later
- * uva_block_on returns, since it waits for such jobs; uva_spawn_blocking_ex
- * tells exactly when.  Cancelling removes a job that has not started
- * (uv_cancel: the future settles with UV_ECANCELED at once and fn never
- * runs); a job already running cannot be stopped, so its future settles with
- * UV_ECANCELED when fn returns, and its result is freed.  Fails with
- * UV_EINVAL if loop or fn is NULL, UV_ENOMEM without memory. */
+ * uva_block_on or uva_loop_shutdown returns, since both wait for such jobs;
+ * uva_spawn_blocking_ex tells exactly when.  Cancelling removes a job that
+ * has not started (uv_cancel: the future settles with UV_ECANCELED at once
+ * and fn never runs); a job already running cannot be stopped, so its future
+ * settles with UV_ECANCELED when fn returns, and its result is freed.  Fails
+ * with UV_EINVAL if loop or fn is NULL, UV_ENOMEM without memory. */
 UVA_EXTERN uva_future_t *uva_spawn_blocking(uv_loop_t *loop, uva_task_fn fn,
                                             void *arg);
 
 /* As uva_spawn_blocking, and the job owns arg: arg_free(arg) (if arg_free is
  * not NULL) is called exactly once, on the loop's thread, as soon as fn has
  * returned (before the future's consumer sees the result) or the job was
- * removed before it started (cancelled), whatever happened to the future
- * meanwhile.  So arg may outlive a future that was cancelled, timed out or
- * lost a select, and is freed when the job no longer uses it.  A job that
- * cannot start calls arg_free(arg) before this call returns, on the calling
- * thread, in every case: UV_EINVAL (loop or fn is NULL), UV_ENOMEM without
- * memory, or libuv's error from uv_queue_work. */
+ * removed before it started (cancelled, or by uva_loop_shutdown), whatever
+ * happened to the future meanwhile.  So arg may outlive a future that was
+ * cancelled, timed out or lost a select, and is freed when the job no longer
+ * uses it.  A job that cannot start calls arg_free(arg) before this call
+ * returns, on the calling thread, in every case: UV_EINVAL (loop or fn is
+ * NULL), UV_ENOMEM without memory, or libuv's error from uv_queue_work. */
 UVA_EXTERN uva_future_t *uva_spawn_blocking_ex(uv_loop_t *loop,
                                                uva_task_fn fn, void *arg,
                                                uva_free_cb arg_free);

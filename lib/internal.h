@@ -193,6 +193,10 @@ struct uva__loop_s {
   uva__stack_t *stack_pool;    /* free default-size stacks */
   size_t stack_pool_n;
   size_t stacks_live;
+  uva__stack_t *live_stacks;   /* the stacks_live stacks, each a started
+                                * task's that has not returned */
+  int shutdown;                /* in uva_loop_shutdown: new tasks are born
+                                * cancelled */
 
   /* handles: allocated per opening, so one may close while another opens */
   struct uva__idle_s *idle;    /* open and started, or NULL */
@@ -313,6 +317,10 @@ typedef struct uva__task_s {
 
 /* Puts a task suspended in uva_await back on the run queue. */
 void uva__task_wake(void *task);
+/* Cancels every task of L's: those not started yet (on the run queue) and
+ * the started ones (L->live_stacks).  Called outside any uva callback.
+ * Returns how many tasks there are (each cancelled now or before). */
+size_t uva__task_cancel_all(uva__loop_t *L);
 
 /* ---- stacks and context switch (stack.c, switch-*) ---------------------- */
 
@@ -332,6 +340,8 @@ struct uva__stack_s {
   void *arg;
   uva_task_fn fn;
   uva_future_t *awaiting; /* what the task is suspended on */
+  uva__stack_t *live_prev; /* L->live_stacks, while in use */
+  uva__stack_t *live_next;
 };
 
 uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size);

@@ -359,6 +359,12 @@ uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size) {
   s->ctx.tsan_fiber = __tsan_create_fiber(0);
 #endif
   L->stacks_live++;
+  /* on L's list of stacks in use (uva__task_cancel_all walks it) */
+  s->live_prev = NULL;
+  s->live_next = L->live_stacks;
+  if (L->live_stacks != NULL)
+    L->live_stacks->live_prev = s;
+  L->live_stacks = s;
   return s;
 }
 
@@ -380,6 +386,12 @@ void uva__stack_put(uva__loop_t *L, uva__stack_t *s) {
   __tsan_destroy_fiber(s->ctx.tsan_fiber); /* called on the loop's stack */
 #endif
   L->stacks_live--;
+  if (s->live_prev != NULL)
+    s->live_prev->live_next = s->live_next;
+  else
+    L->live_stacks = s->live_next;
+  if (s->live_next != NULL)
+    s->live_next->live_prev = s->live_prev;
   if (UVA__POOLING && s->is_default &&
       L->stack_pool_n < UVA__POOL_MAX) {
     s->next = L->stack_pool;

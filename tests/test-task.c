@@ -431,6 +431,159 @@ START_TEST(many_suspended_tasks) {
 }
 END_TEST
 
+/* ---- uva_loop_shutdown (issue 9) ---------------------------------------- */
+
+static int cleaned_up;
+
+/* Sleeps ms; when cancelled, cleans up with an await of a 5 ms sleep. */
+static int sleep_then_clean_up(void *arg, uva_result_t *r) {
+  uint64_t ms = (uint64_t)(uintptr_t)arg;
+  int st = uva_await(uva_sleep(tloop, ms), NULL);
+  if (st == UV_ECANCELED) {
+    ck_assert_int_eq(uva_await(uva_sleep(tloop, 5), NULL), 0);
+    cleaned_up++;
+  }
+  r->value.u64 = ms;
+  return st;
+}
+
+/* After block_on of a select of tasks, the cancelled losers were still
+ * cleaning up and uv_loop_close returned UV_EBUSY, with no call to finish
+ * them. */
+START_TEST(shutdown_after_select) {
+  LOOP_INIT(loop);
+  uva_future_t *kids[3];
+  uva_result_t win;
+  uva_value_t v;
+  size_t left = 99;
+  tloop = loop;
+  cleaned_up = 0;
+  kids[0] = uva_spawn(loop, sleep_then_clean_up, (void *)600000);
+  kids[1] = uva_spawn(loop, sleep_then_clean_up, (void *)5);
+  kids[2] = uva_spawn(loop, sleep_then_clean_up, (void *)600000);
+  ck_assert_int_eq(uva_block_on(loop, uva_select(loop, kids, 3, &win), &v), 0);
+  ck_assert_uint_eq(v.u64, 1);
+  ck_assert_int_eq(win.status, 0);
+  ck_assert_int_eq(cleaned_up, 0);
+  ck_assert_int_eq(uv_loop_close(loop), UV_EBUSY); /* the losers' clean-up */
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(cleaned_up, 2);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static volatile int stubborn_stop;
+static int stubborn_rounds;
+
+/* Ignores cancellation: goes on awaiting sleeps until told to stop. */
+static int stubborn(void *arg, uva_result_t *r) {
+  int st;
+  (void)arg;
+  (void)r;
+  while (!stubborn_stop) {
+    st = uva_await(uva_sleep(tloop, 5), NULL);
+    ck_assert(st == 0 || st == UV_ECANCELED);
+    stubborn_rounds++;
+  }
+  return 0;
+}
+
+START_TEST(shutdown_times_out) {
+  LOOP_INIT(loop);
+  uva_future_t *h;
+  size_t left = 0;
+  uint64_t t0;
+  tloop = loop;
+  stubborn_stop = 0;
+  stubborn_rounds = 0;
+  h = uva_spawn(loop, stubborn, NULL);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1); /* started, sleeping */
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uva_loop_shutdown(loop, 50, &left), UV_ETIMEDOUT);
+  ck_assert_uint_ge(uv_hrtime() - t0, 50 * 1000000ull);
+  ck_assert_uint_eq(left, 1);
+  ck_assert_int_gt(stubborn_rounds, 0);  /* it ran, and was left suspended */
+  ck_assert_int_eq(uva_future_status(h), UVA_PENDING);
+  ck_assert_int_ne(uv_loop_close(loop), 0); /* its sleep is still pending */
+  /* a later call finishes it once it gives up */
+  stubborn_stop = 1;
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(uva_future_status(h), UV_ECANCELED);
+  uva_future_free(h);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int spawns_in_clean_up(void *arg, uva_result_t *r) {
+  uva_future_t *child;
+  (void)arg;
+  (void)r;
+  ck_assert_int_eq(uva_await(uva_future_new(tloop), NULL), UV_ECANCELED);
+  /* a task spawned during the shutdown is born cancelled */
+  child = uva_spawn(tloop, never_runs, NULL);
+  ck_assert_int_eq(uva_await(child, NULL), UV_ECANCELED);
+  return 0;
+}
+
+/* Tasks that have not started never run; tasks spawned meanwhile neither. */
+START_TEST(shutdown_unstarted_tasks) {
+  LOOP_INIT(loop);
+  uva_future_t *held, *parent;
+  size_t left = 99;
+  tloop = loop;
+  held = uva_spawn(loop, never_runs, NULL);
+  uva_future_detach(uva_spawn(loop, never_runs, NULL));
+  uva_future_detach(uva_spawn_ex(loop, never_runs, NULL, &(uva_spawn_opts_t){UVA_STACK_MIN}));
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(uva_future_status(held), UV_ECANCELED);
+  uva_future_free(held);
+  /* started and waiting for a future nobody settles; its clean-up spawns */
+  parent = uva_spawn(loop, spawns_in_clean_up, NULL);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 0); /* it waits */
+  ck_assert_int_eq(uva_future_status(parent), UVA_PENDING);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, NULL), 0);
+  ck_assert_int_eq(uva_future_status(parent), UV_ECANCELED);
+  uva_future_free(parent);
+  /* afterwards, tasks run again */
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, ret_arg, (void *)5), NULL), 0);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static void shutdown_in_cb(int status, uva_value_t v, void *data) {
+  uv_loop_t *loop = data;
+  (void)status;
+  (void)v;
+  ck_assert_int_eq(uva_loop_shutdown(loop, 0, NULL), UV_EBUSY);
+}
+
+static int shutdown_inside(void *arg, uva_result_t *r) {
+  (void)r;
+  return uva_loop_shutdown(arg, 0, NULL);
+}
+
+START_TEST(shutdown_nothing_and_misuse) {
+  LOOP_INIT(loop);
+  size_t left = 99;
+  /* uva has nothing on the loop */
+  ck_assert_int_eq(uva_loop_shutdown(loop, 0, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(uva_loop_shutdown(NULL, 0, &left), UV_EINVAL);
+  /* after work that has finished */
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 1000, NULL), 0);
+  /* inside a task or a uva callback: uv_run is not reentrant */
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, shutdown_inside, loop), NULL),
+                   UV_EBUSY);
+  ck_assert_int_eq(uva_future_then(uva_ready_u64(loop, 1), shutdown_in_cb, loop), 0);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, NULL), 0); /* runs it */
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
 static uint64_t pp_count;
 static int pinger(void *arg, uva_result_t *r) {
   uva_future_t **slot = arg;
@@ -810,6 +963,10 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_on_deadlock_task);
   tcase_add_test(tc, many_suspended_tasks);
   tcase_add_test(tc, switch_many_times);
+  tcase_add_test(tc, shutdown_after_select);
+  tcase_add_test(tc, shutdown_times_out);
+  tcase_add_test(tc, shutdown_unstarted_tasks);
+  tcase_add_test(tc, shutdown_nothing_and_misuse);
   tcase_add_test(tc, stack_overflow_reported);
   tcase_add_test(tc, stack_overflow_spares_neighbours_guarded);
   tcase_add_test(tc, stack_overflow_spares_neighbours_canary);

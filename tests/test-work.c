@@ -510,6 +510,44 @@ START_TEST(ex_arg_free_failed_to_start) {
 }
 END_TEST
 
+/* uva_loop_shutdown removes the jobs that have not started and waits for the
+ * running ones. */
+START_TEST(shutdown_waits_for_jobs) {
+  LOOP_INIT(loop);
+  uva_future_t *jobs[POOL], *queued;
+  uv_timer_t opener;
+  size_t left = 99;
+  gate_t g;
+  gate_init(&g);
+  ran = 0;
+  arg_frees = 0;
+  loop_thread = uv_thread_self();
+  fill_pool(loop, &g, jobs);
+  queued = uva_spawn_blocking_ex(loop, count_arg, malloc(sizeof(int)), arg_free);
+  /* the running jobs do not return before the deadline */
+  ck_assert_int_eq(uva_loop_shutdown(loop, 20, &left), UV_ETIMEDOUT);
+  ck_assert_uint_eq(left, POOL);
+  ck_assert_int_eq(uva_future_status(queued), UV_ECANCELED);
+  ck_assert_int_eq(arg_frees, 1); /* removed, and its callback has run */
+  /* the gate opens while the next shutdown waits */
+  uv_timer_init(loop, &opener);
+  opener.data = &g;
+  uv_timer_start(&opener, open_gate_cb, 20, 0);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  for (int i = 0; i < POOL; i++) {
+    uva_value_t v;
+    ck_assert_int_eq(uva_future_status(jobs[i]), 0); /* not cancelled */
+    ck_assert_int_eq(uva_block_on(loop, jobs[i], &v), 0);
+    free(v.ptr);
+  }
+  uva_future_free(queued);
+  ck_assert_int_eq(ran, 0);
+  gate_destroy(&g);
+  LOOP_CLOSE(loop); /* the program's own timer is closing */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("work");
   TCase *tc = tcase_create("core");
@@ -532,6 +570,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, ex_arg_free_running_cancelled);
   tcase_add_test(tc, ex_arg_free_not_started);
   tcase_add_test(tc, ex_arg_free_failed_to_start);
+  tcase_add_test(tc, shutdown_waits_for_jobs);
   suite_add_tcase(s, tc);
   return s;
 }
