@@ -4,7 +4,8 @@
  * Conventions that hold for every call below:
  *  - Every call takes the caller's uv_loop_t (directly or through an object
  *    made on it).  uva never touches loop->data or the data field of a handle
- *    it did not create, and calls uv_run only inside uva_block_on.
+ *    it did not create, and calls uv_run only inside uva_block_on and
+ *    uva_loop_shutdown.
  *  - Errors are 0 or a negative libuv error code (UV_EINVAL, UV_ENOMEM, ...);
  *    uv_strerror() and uv_err_name() give their text.
  *  - A call that returns a future never returns NULL: an operation that
