@@ -175,6 +175,65 @@ START_TEST(yield_lets_io_run) {
 }
 END_TEST
 
+/* Issue 9: a task that polls a channel with uva_chan_try_recv and yields in
+ * between never lets go of the loop; a whole-file read (a pool job whose
+ * completion comes through libuv's I/O) must still complete beside it. */
+typedef struct {
+  uv_loop_t *loop;
+  uva_chan_t *ch;
+  const char *path;
+} spin_ctx;
+
+static int read_then_send(void *arg, uva_result_t *r) {
+  spin_ctx *c = arg;
+  uva_value_t v;
+  uint64_t len;
+  (void)r;
+  ck_assert_int_eq(uva_await(uva_fs_read_file(c->loop, c->path), &v), 0);
+  len = ((uva_buf_t *)v.ptr)->len;
+  uva_buf_free(v.ptr);
+  return uva_chan_try_send(c->ch, &len);
+}
+
+static int try_recv_spinner(void *arg, uva_result_t *r) {
+  spin_ctx *c = arg;
+  uint64_t len = 0, end = uv_hrtime() + 10000 * (uint64_t)1000000; /* sanity */
+  int st;
+  while ((st = uva_chan_try_recv(c->ch, &len)) == UV_EAGAIN && uv_hrtime() < end)
+    ck_assert_int_eq(uva_yield(), 0);
+  r->value.u64 = len;
+  return st == 0 ? 0 : UV_ETIMEDOUT; /* the read never completed */
+}
+
+START_TEST(try_recv_spinner_lets_fs_run) {
+  LOOP_INIT(loop);
+  const char *dir = getenv("UVA_TEST_TMPDIR");
+  char path[512];
+  uva_future_t *kids[2];
+  uva_result_t res[2];
+  spin_ctx c;
+  FILE *fp;
+  snprintf(path, sizeof(path), "%s/task-spin-%ld.txt", dir != NULL ? dir : ".",
+           (long)getpid());
+  fp = fopen(path, "w");
+  ck_assert_ptr_nonnull(fp);
+  fputs("twelve bytes", fp);
+  fclose(fp);
+  c.loop = loop;
+  c.path = path;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(uint64_t), 1, &c.ch), 0);
+  kids[0] = uva_spawn(loop, try_recv_spinner, &c);
+  kids[1] = uva_spawn(loop, read_then_send, &c);
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, kids, 2, res), NULL), 0);
+  ck_assert_int_eq(res[1].status, 0);
+  ck_assert_msg(res[0].status == 0, "the read never completed beside the spinner");
+  ck_assert_uint_eq(res[0].value.u64, 12);
+  uva_chan_free(c.ch);
+  remove(path);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
 /* A task whose awaits all complete at once (here ready futures) still lets
  * the other tasks and libuv run: every UVA__COOP such awaits it yields. */
 static int set_flag_task(void *arg, uva_result_t *r) {
@@ -952,6 +1011,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, yield_lets_io_run);
   tcase_add_test(tc, tasks_share_fp_env);
   tcase_add_test(tc, busy_awaits_let_others_run);
+  tcase_add_test(tc, try_recv_spinner_lets_fs_run);
   tcase_add_test(tc, cancel_suspended_task);
   tcase_add_test(tc, cancel_before_start);
   tcase_add_test(tc, cancel_running_task);
