@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* REG_RSP: the stack pointer of a faulting task */
 #include "internal.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -217,6 +218,27 @@ static void stack_unmap(uva__stack_t *s) {
   munmap(s->map, s->map_size);
 }
 
+/* Whether the kernel may back any anonymous mapping with huge pages without
+ * being asked (transparent_hugepage "always"); read once per process. */
+static int thp_always(void) {
+  static atomic_int cache; /* 0: not read yet, 1: no, 2: yes */
+  int v = atomic_load_explicit(&cache, memory_order_relaxed);
+
+  if (v == 0) {
+    char buf[128];
+    ssize_t n = -1;
+    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled",
+                  O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      n = read(fd, buf, sizeof(buf) - 1);
+      close(fd);
+    }
+    v = n > 0 && (buf[n] = '\0', strstr(buf, "[always]") != NULL) ? 2 : 1;
+    atomic_store_explicit(&cache, v, memory_order_relaxed);
+  }
+  return v == 2;
+}
+
 static uva__stack_t *stack_map(size_t size) {
   size_t ps = page_size();
   size_t total, hdr, below;
@@ -261,7 +283,7 @@ static uva__stack_t *stack_map(size_t size) {
   /* A red zone is checked page by page (redzone_check): no huge page may
    * bring it in along with the stack's own lowest pages.  The same advice on
    * every such stack keeps neighbouring ones one mapping. */
-  if (!guarded)
+  if (!guarded && thp_always())
     madvise(map, total, MADV_NOHUGEPAGE);
 #endif
   /* the header takes the top of the stack's own pages */
