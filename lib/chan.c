@@ -542,17 +542,12 @@ static void send_release(uva_future_t *f) {
   chan_unref(ch);
 }
 
-/* uva_await's one step: the message goes in now if there is room and no
- * earlier sender waits. */
-static int send_now(uva_future_t *f, uva_result_t *out) {
-  uva__send_t *s = (uva__send_t *)f;
-  uva_chan_t *ch = s->ch;
-  int locked, need;
+/* Sends msg now if there is room and no earlier sender waits: straight to
+ * the oldest waiting receiver when it takes its result for sure, else into
+ * the ring.  Returns 0, or UVA_PENDING having done nothing.  Loop thread. */
+static inline int send_here(uva_chan_t *ch, const void *msg) {
+  int locked = lenter(ch), need;
 
-  (void)out;
-  if (ch->dead)
-    return UVA_PENDING;
-  locked = lenter(ch);
   if (ch->closed || !has_room(ch) || ch->send_head != NULL) {
     lleave(ch, locked);
     return UVA_PENDING;
@@ -562,21 +557,47 @@ static int send_now(uva_future_t *f, uva_result_t *out) {
     /* The hand-off: the message goes straight from the sender to the
      * oldest waiting receiver's out, which is woken. */
     uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
-    msg_copy(r->out, s->msg, ch->elem);
+    msg_copy(r->out, msg, ch->elem);
     if (ch->recv_head == NULL)
       (void)update_waits(ch); /* only releases here: cannot fail */
     lleave(ch, locked);
-    uva__future_free_mem(f, s->size);
     uva__settle_err(&r->base, 0);
-    chan_unref(ch);
     return 0;
   }
-  ring_push(ch, s->msg);
+  ring_push(ch, msg);
   need = pump_needed(ch, locked);
   lleave(ch, locked);
-  uva__future_free_mem(f, s->size); /* sent: nothing to free but f */
   if (need)
     pump(ch); /* a receiver waits, or threads do */
+  return 0;
+}
+
+/* Receives into out now if a message is there for it.  Returns 0, or
+ * UVA_PENDING having done nothing.  Loop thread. */
+static inline int recv_here(uva_chan_t *ch, void *out) {
+  int locked = lenter(ch), need;
+
+  if (ch->recv_head != NULL || !has_avail(ch)) {
+    lleave(ch, locked);
+    return UVA_PENDING;
+  }
+  take_avail(ch, out);
+  need = pump_needed(ch, locked);
+  lleave(ch, locked);
+  if (need)
+    pump(ch); /* a sender waits for the room, or threads do */
+  return 0;
+}
+
+/* uva_await's one step (ops->now). */
+static int send_now(uva_future_t *f, uva_result_t *out) {
+  uva__send_t *s = (uva__send_t *)f;
+  uva_chan_t *ch = s->ch;
+
+  (void)out;
+  if (ch->dead || send_here(ch, s->msg) != 0)
+    return UVA_PENDING;
+  uva__future_free_mem(f, s->size); /* sent: nothing to free but f */
   chan_unref(ch);
   return 0;
 }
@@ -674,27 +695,15 @@ static void recv_release(uva_future_t *f) {
   chan_unref(ch);
 }
 
-/* uva_await's one step: the oldest message goes to out now if there is
- * one and no earlier receiver waits. */
+/* uva_await's one step (ops->now). */
 static int recv_now(uva_future_t *f, uva_result_t *out) {
   uva__recv_t *r = (uva__recv_t *)f;
   uva_chan_t *ch = r->ch;
-  int locked, need;
 
   (void)out;
-  if (ch->dead)
+  if (ch->dead || recv_here(ch, r->out) != 0)
     return UVA_PENDING;
-  locked = lenter(ch);
-  if (ch->recv_head != NULL || !has_avail(ch)) {
-    lleave(ch, locked);
-    return UVA_PENDING;
-  }
-  take_avail(ch, r->out);
-  need = pump_needed(ch, locked);
-  lleave(ch, locked);
   uva__future_free_mem(f, sizeof(*r));
-  if (need)
-    pump(ch); /* a sender waits for the room, or threads do */
   chan_unref(ch);
   return 0;
 }
@@ -888,6 +897,33 @@ uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
   r->hnext = r->hprev = NULL;
   ch->refs++;
   return &r->base;
+}
+
+/* Whether the running code is a task of ch's loop that may go on. */
+static inline int in_live_task(const uva_chan_t *ch) {
+  uva__loop_t *L = uva__loop_running();
+  return L == ch->L && L->current != NULL &&
+         !(L->current->base.flags & UVA__F_CANCEL) && !ch->dead;
+}
+
+int uva_chan_send_wait(uva_chan_t *ch, const void *msg) {
+  if (ch == NULL || msg == NULL)
+    return UV_EINVAL;
+  if (uva__likely(in_live_task(ch)) && send_here(ch, msg) == 0) {
+    uva__coop_spend(ch->L);
+    return 0;
+  }
+  return uva_await(uva_chan_send(ch, msg), NULL);
+}
+
+int uva_chan_recv_wait(uva_chan_t *ch, void *out) {
+  if (ch == NULL || out == NULL)
+    return UV_EINVAL;
+  if (uva__likely(in_live_task(ch)) && recv_here(ch, out) == 0) {
+    uva__coop_spend(ch->L);
+    return 0;
+  }
+  return uva_await(uva_chan_recv(ch, out), NULL);
 }
 
 int uva_chan_try_send(uva_chan_t *ch, const void *msg) {

@@ -531,6 +531,14 @@ static inline void uva__future_take(uva_future_t *f) {
     uva__future_take_slow(f);
 }
 
+/* Inside a task of L: an await that completed at once spends one unit of
+ * the cooperative budget (UVA__COOP), yielding when it runs out. */
+void uva__coop_yield(uva__loop_t *L);
+static inline void uva__coop_spend(uva__loop_t *L) {
+  if (uva__unlikely(--L->coop <= 0))
+    uva__coop_yield(L);
+}
+
 static inline uva_future_t *uva__ready(uva__loop_t *L) {
   L->objects++;
   return &L->ready;

@@ -284,6 +284,8 @@ static __attribute__((noinline)) void coop_yield(uva__loop_t *L,
   suspend(L, t);
 }
 
+void uva__coop_yield(uva__loop_t *L) { coop_yield(L, L->current); }
+
 static inline void coop_spend(uva__loop_t *L, uva__task_t *t) {
   if (uva__unlikely(--L->coop <= 0))
     coop_yield(L, t);

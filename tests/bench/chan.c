@@ -17,12 +17,22 @@ typedef struct {
   uint64_t sum, count;
 } chan_ctx_t;
 
+/* The "w" variants use the task calls that make no future when the
+ * operation completes at once (uva_chan_send_wait, uva_chan_recv_wait). */
+static int use_wait;
+#define SEND(ch, p)                                                            \
+  (use_wait ? uva_chan_send_wait((ch), (p))                                    \
+            : uva_await(uva_chan_send((ch), (p)), NULL))
+#define RECV(ch, p)                                                            \
+  (use_wait ? uva_chan_recv_wait((ch), (p))                                    \
+            : uva_await(uva_chan_recv((ch), (p)), NULL))
+
 static int chan_sender(void *arg, uva_result_t *result) {
   chan_ctx_t *c = arg;
   uint64_t n = c->r->n;
   (void)result;
   for (uint64_t i = 1; i <= n; i++)
-    if (uva_await(uva_chan_send(c->ch, &i), NULL) != 0)
+    if (SEND(c->ch, &i) != 0)
       return bench_fail(c->r, "send failed");
   return uva_chan_close(c->ch);
 }
@@ -33,7 +43,7 @@ static int chan_receiver(void *arg, uva_result_t *result) {
   int err;
   (void)result;
   bench_start(c->r);
-  while ((err = uva_await(uva_chan_recv(c->ch, &v), NULL)) == 0) {
+  while ((err = RECV(c->ch, &v)) == 0) {
     c->sum += v;
     if (++c->count == half)
       bench_steady_begin(c->r);
@@ -66,6 +76,10 @@ static int chan_uva(bench_run_t *r, size_t cap) {
 }
 
 static int chan_1024(bench_run_t *r) { return chan_uva(r, 1024); }
+static int chan_1024w(bench_run_t *r) {
+  use_wait = 1;
+  return chan_uva(r, 1024);
+}
 static int chan_32(bench_run_t *r) { return chan_uva(r, 32); }
 
 /* ---- raw ---------------------------------------------------------------- */
@@ -139,5 +153,7 @@ const bench_case_t bench_chan_cases[] = {
      NULL, {0, 15, 0, 0}},
     {"chan", "cap32", 10000000, 20000, chan_32, chan_raw_32, "message", NULL,
      {0, 15, 0, 0}},
+    {"chan", "cap1024w", 10000000, 20000, chan_1024w, chan_raw_1024,
+     "message", NULL, {0, 15, 0, 0}},
     {0},
 };

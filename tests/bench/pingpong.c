@@ -14,6 +14,15 @@ typedef struct {
   uint64_t trips;
 } pp_ctx_t;
 
+/* The "w" variant uses uva_chan_send_wait / uva_chan_recv_wait. */
+static int use_wait;
+#define SEND(ch, p)                                                            \
+  (use_wait ? uva_chan_send_wait((ch), (p))                                    \
+            : uva_await(uva_chan_send((ch), (p)), NULL))
+#define RECV(ch, p)                                                            \
+  (use_wait ? uva_chan_recv_wait((ch), (p))                                    \
+            : uva_await(uva_chan_recv((ch), (p)), NULL))
+
 static int pinger(void *arg, uva_result_t *result) {
   pp_ctx_t *c = arg;
   uint64_t n = c->r->n, half = n / 2, v;
@@ -22,8 +31,7 @@ static int pinger(void *arg, uva_result_t *result) {
   for (uint64_t i = 0; i < n; i++) {
     if (i == half)
       bench_steady_begin(c->r);
-    if (uva_await(uva_chan_send(c->ping, &i), NULL) != 0 ||
-        uva_await(uva_chan_recv(c->pong, &v), NULL) != 0)
+    if (SEND(c->ping, &i) != 0 || RECV(c->pong, &v) != 0)
       return bench_fail(c->r, "pinger: channel failed");
     if (v != i + 1)
       return bench_fail(c->r, "pinger: wrong reply");
@@ -39,9 +47,9 @@ static int ponger(void *arg, uva_result_t *result) {
   uint64_t v;
   int err;
   (void)result;
-  while ((err = uva_await(uva_chan_recv(c->ping, &v), NULL)) == 0) {
+  while ((err = RECV(c->ping, &v)) == 0) {
     v++;
-    if (uva_await(uva_chan_send(c->pong, &v), NULL) != 0)
+    if (SEND(c->pong, &v) != 0)
       return bench_fail(c->r, "ponger: send failed");
   }
   return err == UV_EOF ? 0 : bench_fail(c->r, "ponger: receive failed");
@@ -69,6 +77,11 @@ static int pingpong_uva(bench_run_t *r) {
   if (c.trips != r->n)
     bench_fail(r, "wrong count of round trips");
   return bench_loop_close(r, &loop) == 0 && r->error == NULL ? 0 : -1;
+}
+
+static int pingpong_uva_w(bench_run_t *r) {
+  use_wait = 1;
+  return pingpong_uva(r);
 }
 
 /* ---- raw ---------------------------------------------------------------- */
@@ -137,6 +150,8 @@ static int pingpong_raw(bench_run_t *r) {
 
 const bench_case_t bench_pingpong_cases[] = {
     {"pingpong", "cap1", 1000000, 2000, pingpong_uva, pingpong_raw,
+     "round trip", NULL, {0, 50, 0, 0}},
+    {"pingpong", "cap1w", 1000000, 2000, pingpong_uva_w, pingpong_raw,
      "round trip", NULL, {0, 50, 0, 0}},
     {0},
 };
