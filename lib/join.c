@@ -92,12 +92,24 @@ static uva_future_t *fail_all(uva__loop_t *L, uva_future_t **futures,
   uva_future_t *f = uva__failed(L, err);
   size_t i;
 
-  if (futures != NULL)
+  if (futures == NULL)
+    return f;
+  if (!dups) {
     for (i = 0; i < n; i++)
-      if (futures[i] != NULL &&
-          ((futures[i]->flags & UVA__F_STATIC) || !dups ||
-           !seen_before(futures, i)))
-        uva_future_free(futures[i]);
+      uva_future_free(futures[i]);
+    return f;
+  }
+  /* Shared static futures stand for one use per entry: each is released
+   * first, while every other entry is still alive to look at.  Then each
+   * other future once, at its first entry (one seen before may be freed
+   * already, so only its address is compared). */
+  for (i = 0; i < n; i++)
+    if (futures[i] != NULL && (futures[i]->flags & UVA__F_STATIC))
+      uva_future_free(futures[i]);
+  for (i = 0; i < n; i++)
+    if (futures[i] != NULL && !seen_before(futures, i) &&
+        !(futures[i]->flags & UVA__F_STATIC))
+      uva_future_free(futures[i]);
   return f;
 }
 
