@@ -3,6 +3,7 @@
  * with no extra call, several loops in several threads. */
 #include "test-util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -241,6 +242,57 @@ START_TEST(loops_in_threads) {
 }
 END_TEST
 
+/* ---- io objects: idle ones never keep uv_run alive ---------------------- */
+
+/* A UDP socket, a signal listener, an fd watcher and a running child that
+ * nobody waits for leave uv_run free to return; loop->data and the
+ * program's handles' data stay untouched; once freed (and the loop has run
+ * for libuv to close their handles) the loop closes with 0. */
+START_TEST(io_objects_idle) {
+  LOOP_INIT(loop);
+  struct sockaddr_in a;
+  struct sockaddr_storage sa;
+  uva_udp_t *u;
+  uva_signal_t *sig;
+  uva_asyncfd_t *afd;
+  uva_process_t *p;
+  uva_process_opts_t o;
+  char *args[] = {"sh", "-c", "sleep 0.2", NULL};
+  int fds[2];
+  uint32_t x = 1, got = 0;
+  uint64_t t0;
+  loop->data = &sentinel;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &a), 0);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, 0, &u), 0);
+  ck_assert_int_eq(uva_udp_sockname(u, &sa), 0);
+  ck_assert_int_eq(uva_signal_listen(loop, SIGUSR1, &sig), 0);
+  ck_assert_int_eq(pipe(fds), 0);
+  ck_assert_int_eq(uva_asyncfd_new(loop, fds[0], &afd), 0);
+  memset(&o, 0, sizeof(o));
+  o.file = "sh";
+  o.args = args;
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), 0);
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0); /* returns at once */
+  ck_assert_uint_lt(uv_hrtime() - t0, 150000000ull); /* before the child */
+  /* used, then idle again */
+  ck_assert_int_eq(uva_block_on(loop, uva_udp_send(u, &x, 4, (struct sockaddr *)&sa), NULL), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_udp_recv(u, &got, 4, NULL), NULL), 0);
+  ck_assert_uint_eq(got, 1);
+  ck_assert_int_eq(uva_block_on(loop, uva_process_wait(p), NULL), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_ptr_eq(loop->data, &sentinel);
+  uva_udp_free(u);
+  uva_signal_free(sig);
+  uva_asyncfd_free(afd);
+  uva_process_free(p);
+  close(fds[0]);
+  close(fds[1]);
+  ck_assert_ptr_eq(loop->data, &sentinel);
+  LOOP_CLOSE(loop); /* one uv_run for libuv's close callbacks */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("contract");
   TCase *tc = tcase_create("core");
@@ -252,6 +304,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_on_twice_same_loop);
   tcase_add_test(tc, no_uv_run_outside_block_on);
   tcase_add_test(tc, loops_in_threads);
+  tcase_add_test(tc, io_objects_idle);
   suite_add_tcase(s, tc);
   return s;
 }
