@@ -179,7 +179,9 @@ UVA_EXTERN int uva_stream_adopt(uv_stream_t *h, uva_stream_t **out);
  * writes libuv has started finish on the handle and settle then.  s is
  * consumed.  Returns 0; UV_EINVAL if s is NULL, not a stream or not
  * adopted, or h is NULL; UV_EBADF if s was freed or closed; UV_ENOMEM if
- * *rest could not be allocated (then nothing changed: s stays adopted). */
+ * *rest could not be allocated, or if memory ran out earlier while uva kept
+ * bytes for s (some were lost, so the rest would be wrong): then nothing
+ * changed, s stays adopted (uva_stream_free still hands the handle back). */
 UVA_EXTERN int uva_stream_release(uva_stream_t *s, uv_stream_t **h,
                                   uva_buf_t **rest);
 
