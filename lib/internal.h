@@ -127,11 +127,21 @@ struct uva__ops_s {
    * channel, bytes to the front of the stream's buffer).  Called once,
    * instead of take. */
   void (*undo)(uva_future_t *f);
+  /* Optional, lazy kinds: the consumer (uva_await) would start f and take
+   * its result at once.  If the operation can complete right now, do it
+   * and take it in one step (the effect is final), store its value and
+   * free function in out (zeroed by the caller) and return its status;
+   * else return UVA_PENDING having done nothing.  When it completes, it
+   * also releases f (as ops->release would): f is gone, never settled. */
+  int (*now)(uva_future_t *f, uva_result_t *out);
 };
 
 /* uva__future_alloc (inline, below): allocates size bytes (at least
  * sizeof(uva_future_t)) from L's slabs and initialises a pending future of
  * kind ops.  NULL without memory. */
+/* Releases f's kind resources and memory (ops->release): for a lazy f whose
+ * ops->now completed it. */
+void uva__future_release(uva_future_t *f);
 /* Gives a future's memory back; size as allocated. */
 void uva__future_free_mem(uva_future_t *f, size_t size);
 /* A failed future for err: from L when possible, else a static one. */
@@ -236,8 +246,6 @@ struct uva__loop_s {
   struct uva__async_s *async;  /* open, or NULL */
   size_t handles;              /* open or closing */
   size_t remote_waits;         /* waits another thread may end */
-  size_t weak_waits;           /* waits another thread may end, that do not
-                                  keep uv_run alive (uva__weak_wait_begin) */
   int async_refd;              /* async is referenced */
   size_t closing;              /* uva's handles being closed */
 
@@ -299,12 +307,6 @@ void uva__drain(uva__loop_t *L);
  * libuv error from uv_async_init. */
 int uva__remote_wait_begin_slow(uva__loop_t *L);
 void uva__remote_wait_end_slow(uva__loop_t *L);
-/* A weak remote wait: keeps the async handle open, so that other threads
- * can wake the loop, but unreferenced, so that it does not keep uv_run
- * alive by itself (a sender waiting for room that only the loop's own
- * receivers are expected to make).  Returns 0 or a libuv error. */
-int uva__weak_wait_begin(uva__loop_t *L);
-void uva__weak_wait_end(uva__loop_t *L);
 /* From any thread: queues r on L's inbox and wakes the loop (coalesced).
  * Only while a remote wait is open, or r's owner guarantees the handle. */
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r);
