@@ -522,7 +522,8 @@ START_TEST(many_connections) {
   pid_t pid;
   int status;
   c.n = small() ? 200 : 10000;
-  need = (rlim_t)c.n + 64;
+  /* small (valgrind): one process; else the clients in a child */
+  need = (rlim_t)c.n * (small() ? 2 : 1) + 64;
   ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
   if (rl.rlim_cur < need) {
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
@@ -538,6 +539,22 @@ START_TEST(many_connections) {
     LOOP_INIT(loop);
     c.loop = loop;
     c.listener = listen_local(loop, &c.port);
+    if (small()) {
+      /* a forked child under valgrind reports the parent's thread-local
+       * memory as lost: clients and server share the loop here */
+      uva_future_t *f[2];
+      uva_result_t res[2];
+      f[0] = uva_spawn(loop, many_server, &c);
+      f[1] = uva_spawn(loop, many_clients, &c);
+      ck_assert_int_eq(uva_block_on(loop, uva_join(loop, f, 2, res), NULL),
+                       0);
+      ck_assert_int_eq(res[0].status, 0);
+      ck_assert_int_eq(res[1].status, 0);
+      printf("many_connections: %d connections open at once\n", c.n);
+      uva_stream_free(c.listener);
+      LOOP_CLOSE(loop);
+      return;
+    }
     fflush(stdout);
     pid = fork();
     ck_assert_int_ge(pid, 0);
