@@ -7,6 +7,7 @@
 #include "test-util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -534,6 +535,262 @@ START_TEST(chan_misuse) {
 }
 END_TEST
 
+/* ---- streams ------------------------------------------------------------ */
+
+static void count_done(void *arg) { (*(int *)arg)++; }
+
+START_TEST(stream_misuse) {
+  LOOP_INIT(loop);
+  LOOP_INIT(loop2);
+  struct sockaddr_in a;
+  struct sockaddr un = {.sa_family = AF_UNIX};
+  uva_stream_t *l, *s, *p, *out = (uva_stream_t *)&a;
+  uv_stream_t *h;
+  uv_timer_t timer;
+  uv_buf_t b = uv_buf_init(NULL, 4);
+  char buf[4], longpath[200];
+  int fd[2], done = 0, file;
+  uva_future_t *f;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  memset(longpath, 'x', sizeof longpath - 1);
+  longpath[sizeof longpath - 1] = '\0';
+  /* NULL arguments, bad addresses and flags */
+  ck_assert_int_eq(uva_tcp_listen(NULL, (struct sockaddr *)&a, 0, 0, &out),
+                   UV_EINVAL);
+  ck_assert_ptr_null(out);
+  ck_assert_int_eq(uva_tcp_listen(loop, NULL, 0, 0, &out), UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 0, NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 4, &out),
+                   UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_listen(loop, &un, 0, 0, &out), UV_EINVAL);
+  FAILS(uva_tcp_connect(NULL, (struct sockaddr *)&a), UV_EINVAL);
+  FAILS(uva_tcp_connect(loop, NULL), UV_EINVAL);
+  FAILS(uva_tcp_connect(loop, &un), UV_EINVAL);
+  FAILS(uva_tcp_connect_host(loop, NULL, 80), UV_EINVAL);
+  FAILS(uva_tcp_connect_host(NULL, "localhost", 80), UV_EINVAL);
+  ck_assert_int_eq(uva_pipe_listen(loop, NULL, 0, &out), UV_EINVAL);
+  ck_assert_int_eq(uva_pipe_listen(loop, "", 0, &out), UV_EINVAL);
+  ck_assert_int_eq(uva_pipe_listen(loop, longpath, 0, &out), UV_ENAMETOOLONG);
+  FAILS(uva_pipe_connect(loop, NULL), UV_EINVAL);
+  FAILS(uva_pipe_connect(loop, longpath), UV_ENAMETOOLONG);
+  ck_assert_int_eq(uva_stream_open(loop, -1, &out), UV_EBADF);
+  ck_assert_int_eq(uva_stream_open(loop, 0, NULL), UV_EINVAL);
+  file = open("/dev/null", O_RDONLY);
+  ck_assert_int_eq(uva_stream_open(loop, file, &out), UV_EINVAL);
+  close(file);
+  ck_assert_int_eq(uva_stream_adopt(NULL, &out), UV_EINVAL);
+  uv_timer_init(loop, &timer);
+  ck_assert_int_eq(uva_stream_adopt((uv_stream_t *)&timer, &out), UV_EINVAL);
+  uv_close((uv_handle_t *)&timer, NULL);
+  FAILS(uva_stream_accept(NULL), UV_EINVAL);
+  FAILS(uva_stream_read(NULL, buf, 4), UV_EINVAL);
+  FAILS(uva_stream_read_exact(NULL, buf, 4), UV_EINVAL);
+  FAILS(uva_stream_read_until(NULL, '\n', 4), UV_EINVAL);
+  FAILS(uva_stream_write(NULL, "x", 1), UV_EINVAL);
+  FAILS(uva_stream_write_bufs(NULL, &b, 1, count_done, &done), UV_EINVAL);
+  ck_assert_int_eq(done, 1); /* done is called when the call fails */
+  FAILS(uva_stream_shutdown(NULL), UV_EINVAL);
+  FAILS(uva_stream_close(NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_release(NULL, &h, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_nodelay(NULL, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_keepalive(NULL, 1, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_set_buffer(NULL, 1, 0), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_sockname(NULL, NULL), UV_EINVAL);
+  uva_stream_free(NULL);
+  /* a listener, a connected stream */
+  ck_assert_int_eq(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 0, &l), 0);
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+  ck_assert_int_eq(uva_stream_open(loop, fd[0], &s), 0);
+  ck_assert_int_eq(uva_stream_open(loop, fd[1], &p), 0);
+  FAILS(uva_stream_accept(s), UV_EINVAL);     /* not a listener */
+  FAILS(uva_stream_read(l, buf, 4), UV_EINVAL); /* a listener */
+  FAILS(uva_stream_read_exact(l, buf, 4), UV_EINVAL);
+  FAILS(uva_stream_read_until(l, '\n', 4), UV_EINVAL);
+  FAILS(uva_stream_write(l, "x", 1), UV_EINVAL);
+  FAILS(uva_stream_shutdown(l), UV_EINVAL);
+  FAILS(uva_stream_read(s, NULL, 4), UV_EINVAL);
+  FAILS(uva_stream_read(s, buf, 0), UV_EINVAL);
+  FAILS(uva_stream_read_exact(s, buf, 0), UV_EINVAL);
+  FAILS(uva_stream_read_until(s, '\n', 0), UV_EINVAL);
+  FAILS(uva_stream_read_until(s, 256, 4), UV_EINVAL);
+  FAILS(uva_stream_write(s, NULL, 1), UV_EINVAL);
+  FAILS(uva_stream_write_bufs(s, NULL, 1, count_done, &done), UV_EINVAL);
+  FAILS(uva_stream_write_bufs(s, &b, 0, count_done, &done), UV_EINVAL);
+  FAILS(uva_stream_write_bufs(s, &b, 1, count_done, &done), UV_EINVAL);
+  ck_assert_int_eq(done, 4);
+  ck_assert_int_eq(uva_stream_set_buffer(s, 0, 0), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_set_buffer(s, 10, 11), UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_nodelay(s, 1), UV_EINVAL); /* not TCP */
+  ck_assert_int_eq(uva_tcp_keepalive(s, 1, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_sockname(s, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_release(s, &h, NULL), UV_EINVAL); /* owned */
+  /* a future of another loop */
+  ck_assert_int_eq(uva_block_on(loop2, uva_stream_read(s, buf, 4), NULL),
+                   UV_EINVAL);
+  /* a closed stream (a future still holds its memory) */
+  f = uva_stream_read(s, buf, 4);
+  ck_assert_int_eq(uva_block_on(loop, uva_stream_close(s), NULL), 0);
+  FAILS(uva_stream_read(s, buf, 4), UV_EBADF);
+  FAILS(uva_stream_write(s, "x", 1), UV_EBADF);
+  FAILS(uva_stream_shutdown(s), UV_EBADF);
+  FAILS(uva_stream_close(s), UV_EBADF);
+  ck_assert_int_eq(uva_tcp_nodelay(s, 1), UV_EBADF);
+  ck_assert_int_eq(uva_stream_set_buffer(s, 10, 1), UV_EBADF);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ECANCELED);
+  uva_stream_free(p);
+  uva_stream_free(l);
+  LOOP_CLOSE(loop2);
+  DONE(loop);
+}
+END_TEST
+
+/* ---- io: UDP, DNS, signals, asyncfd, processes ------------------------- */
+
+START_TEST(udp_errors) {
+  LOOP_INIT(loop);
+  struct sockaddr_in a;
+  struct sockaddr_storage sa;
+  struct sockaddr unix_addr;
+  uva_udp_t *u = (uva_udp_t *)&a, *x = (uva_udp_t *)&a;
+  char buf[4];
+  uva_future_t *held;
+  memset(&unix_addr, 0, sizeof(unix_addr));
+  unix_addr.sa_family = AF_UNIX;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &a), 0);
+  /* NULLs, a family that is not IP, an unknown flag, IPV6ONLY on IPv4 */
+  ck_assert_int_eq(uva_udp_bind(NULL, (struct sockaddr *)&a, 0, &u), UV_EINVAL);
+  ck_assert_ptr_null(u);
+  ck_assert_int_eq(uva_udp_bind(loop, NULL, 0, &u), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_bind(loop, &unix_addr, 0, &u), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, 0, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, 0x40, &u), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, UVA_UDP_IPV6ONLY, &u),
+                   UV_EINVAL);
+  /* libuv's errors unchanged: a port in use */
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, 0, &u), 0);
+  ck_assert_int_eq(uva_udp_sockname(u, &sa), 0);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&sa, 0, &x), UV_EADDRINUSE);
+  ck_assert_ptr_null(x);
+  FAILS(uva_udp_send(NULL, buf, 1, (struct sockaddr *)&sa), UV_EINVAL);
+  FAILS(uva_udp_send(u, NULL, 1, (struct sockaddr *)&sa), UV_EINVAL);
+  FAILS(uva_udp_send(u, buf, 1, NULL), UV_EINVAL);
+  FAILS(uva_udp_send(u, buf, 1, &unix_addr), UV_EINVAL);
+  FAILS(uva_udp_recv(NULL, buf, 1, NULL), UV_EINVAL);
+  FAILS(uva_udp_recv(u, NULL, 1, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_set_queue(NULL, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_sockname(u, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_set_multicast_ttl(u, 256), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_join(u, NULL, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_join(u, "127.0.0.1", NULL), UV_EINVAL);
+  /* freed while a future of it keeps its memory: UV_EBADF */
+  held = uva_udp_recv(u, buf, sizeof(buf), NULL);
+  uva_udp_free(u);
+  FAILS(uva_udp_send(u, buf, 1, (struct sockaddr *)&sa), UV_EBADF);
+  FAILS(uva_udp_recv(u, buf, 1, NULL), UV_EBADF);
+  ck_assert_int_eq(uva_udp_set_queue(u, 1), UV_EBADF);
+  ck_assert_int_eq(uva_udp_set_broadcast(u, 1), UV_EBADF);
+  ck_assert_int_eq(uva_block_on(loop, held, NULL), UV_ECANCELED);
+  uva_udp_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(dns_errors) {
+  LOOP_INIT(loop);
+  struct sockaddr unix_addr;
+  memset(&unix_addr, 0, sizeof(unix_addr));
+  unix_addr.sa_family = AF_UNIX;
+  FAILS(uva_getaddrinfo(NULL, "localhost", NULL, NULL), UV_EINVAL);
+  FAILS(uva_getaddrinfo(loop, NULL, NULL, NULL), UV_EINVAL);
+  FAILS(uva_getnameinfo(NULL, &unix_addr, 0), UV_EINVAL);
+  FAILS(uva_getnameinfo(loop, NULL, 0), UV_EINVAL);
+  FAILS(uva_getnameinfo(loop, &unix_addr, 0), UV_EINVAL);
+  uva_freeaddrinfo(NULL);
+  uva_nameinfo_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(signal_errors) {
+  LOOP_INIT(loop);
+  uva_signal_t *sig = (uva_signal_t *)&loop;
+  int bad[] = {0, -1, SIGKILL, SIGSTOP, NSIG};
+  size_t i;
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    FAILS(uva_signal(loop, bad[i]), UV_EINVAL);
+    ck_assert_int_eq(uva_signal_listen(loop, bad[i], &sig), UV_EINVAL);
+    ck_assert_ptr_null(sig);
+  }
+  FAILS(uva_signal(NULL, SIGUSR1), UV_EINVAL);
+  ck_assert_int_eq(uva_signal_listen(NULL, SIGUSR1, &sig), UV_EINVAL);
+  ck_assert_int_eq(uva_signal_listen(loop, SIGUSR1, NULL), UV_EINVAL);
+  FAILS(uva_signal_next(NULL), UV_EINVAL);
+  uva_signal_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(asyncfd_errors) {
+  LOOP_INIT(loop);
+  uva_asyncfd_t *a = (uva_asyncfd_t *)&loop;
+  int fd = open("/dev/null", O_RDONLY);
+  char path[] = "/tmp/uva-badinput-XXXXXX";
+  int file = mkstemp(path);
+  ck_assert_int_ge(file, 0);
+  unlink(path);
+  ck_assert_int_eq(uva_asyncfd_new(NULL, fd, &a), UV_EINVAL);
+  ck_assert_ptr_null(a);
+  ck_assert_int_eq(uva_asyncfd_new(loop, fd, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_asyncfd_new(loop, -1, &a), UV_EBADF);
+  ck_assert_int_eq(uva_asyncfd_new(loop, 4000, &a), UV_EBADF);
+  ck_assert_int_eq(uva_asyncfd_new(loop, file, &a), UV_EPERM);
+  FAILS(uva_asyncfd_readable(NULL), UV_EINVAL);
+  FAILS(uva_asyncfd_writable(NULL), UV_EINVAL);
+  uva_asyncfd_free(NULL);
+  close(file);
+  close(fd);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(process_errors) {
+  LOOP_INIT(loop);
+  char *args[] = {"sh", "-c", "exit 0", NULL};
+  uva_process_opts_t o;
+  uva_process_t *p = (uva_process_t *)&o;
+  memset(&o, 0, sizeof(o));
+  o.file = "sh";
+  o.args = args;
+  ck_assert_int_eq(uva_process_spawn(NULL, &o, &p), UV_EINVAL);
+  ck_assert_ptr_null(p);
+  ck_assert_int_eq(uva_process_spawn(loop, NULL, &p), UV_EINVAL);
+  ck_assert_int_eq(uva_process_spawn(loop, &o, NULL), UV_EINVAL);
+  o.flags = 0x100;
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_EINVAL);
+  o.flags = 0;
+  o.stdio[2] = (uva_stdio_t)9;
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_EINVAL);
+  o.stdio[2] = UVA_STDIO_PIPE;
+  o.file = NULL;
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_EINVAL);
+  /* a missing program or cwd: uv_spawn's UV_ENOENT, the pipe freed */
+  o.file = "/no/such/program";
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_ENOENT);
+  ck_assert_ptr_null(p);
+  o.file = "sh";
+  o.cwd = "/no/such/dir";
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_ENOENT);
+  ck_assert_ptr_null(uva_process_stream(NULL, 1));
+  ck_assert_ptr_null(uva_process_take_stream(NULL, 1));
+  ck_assert_int_eq(uva_process_pid(NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_process_kill(NULL, SIGTERM), UV_EINVAL);
+  FAILS(uva_process_wait(NULL), UV_EINVAL);
+  uva_process_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("badinput");
   TCase *tc = tcase_create("core");
@@ -554,6 +811,12 @@ static Suite *suite(void) {
   tcase_add_test(tc, shutdown_nothing_left);
   tcase_add_test(tc, fs_errors);
   tcase_add_test(tc, chan_misuse);
+  tcase_add_test(tc, stream_misuse);
+  tcase_add_test(tc, udp_errors);
+  tcase_add_test(tc, dns_errors);
+  tcase_add_test(tc, signal_errors);
+  tcase_add_test(tc, asyncfd_errors);
+  tcase_add_test(tc, process_errors);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -13,10 +13,13 @@
 #include "test-util.h"
 
 #include <execinfo.h>
+#include <signal.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- the counting allocator --------------------------------------------- */
@@ -665,7 +668,229 @@ static int sc_idle_handles(uv_loop_t *loop) {
   return c.err;
 }
 
+/* ---- io: UDP, DNS, signals, asyncfd, processes ------------------------- */
+
+/* uva_udp_bind, _send, _recv, _free.  A datagram that found no memory is
+ * dropped and counted: the receive then times out, which reports it. */
+static int sc_udp(uv_loop_t *loop) {
+  struct sockaddr_in a;
+  struct sockaddr_storage sa;
+  uva_udp_t *s = NULL, *c = NULL;
+  uint32_t x = 5, got = 0;
+  uva_value_t v;
+  int err;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &a), 0);
+  err = uva_udp_bind(loop, (struct sockaddr *)&a, 0, &s);
+  if (err == 0)
+    err = uva_udp_bind(loop, (struct sockaddr *)&a, 0, &c);
+  if (err == 0)
+    err = uva_udp_sockname(s, &sa);
+  if (err == 0)
+    err = uva_block_on(loop, uva_udp_send(c, &x, sizeof(x), (struct sockaddr *)&sa), &v);
+  if (err == 0) {
+    err = uva_block_on(loop, uva_timeout(uva_udp_recv(s, &got, sizeof(got), NULL), 2000), &v);
+    if (err == UV_ETIMEDOUT && uva_udp_dropped(s) > 0)
+      err = UV_ENOMEM;
+    else if (err == 0)
+      ck_assert_uint_eq(got, 5);
+  }
+  uva_udp_free(s);
+  uva_udp_free(c);
+  return err;
+}
+
+/* uva_getaddrinfo and uva_getnameinfo (numeric: no network). */
+static int sc_dns(uv_loop_t *loop) {
+  struct addrinfo h;
+  struct sockaddr_in a;
+  uva_value_t v;
+  memset(&h, 0, sizeof(h));
+  h.ai_family = AF_INET;
+  h.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  TRY(uva_block_on(loop, uva_getaddrinfo(loop, "127.0.0.1", "80", &h), &v));
+  ck_assert_ptr_nonnull(v.ptr);
+  uva_freeaddrinfo(v.ptr);
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 80, &a), 0);
+  TRY(uva_block_on(loop, uva_getnameinfo(loop, (struct sockaddr *)&a,
+                                         NI_NUMERICHOST | NI_NUMERICSERV), &v));
+  ck_assert_str_eq(((uva_nameinfo_t *)v.ptr)->host, "127.0.0.1");
+  uva_nameinfo_free(v.ptr);
+  return 0;
+}
+
+/* uva_signal, uva_signal_listen, _next, _free. */
+static int sc_signal(uv_loop_t *loop) {
+  uva_signal_t *sig;
+  uva_future_t *f = uva_signal(loop, SIGUSR1);
+  uva_value_t v;
+  int err = uva_future_status(f);
+  if (err == UV_ENOMEM) {
+    uva_future_free(f);
+    return err;
+  }
+  uv_kill(getpid(), SIGUSR1);
+  TRY(uva_block_on(loop, f, &v));
+  ck_assert_int_eq(v.i64, SIGUSR1);
+  TRY(uva_signal_listen(loop, SIGUSR1, &sig));
+  uv_kill(getpid(), SIGUSR1);
+  err = uva_block_on(loop, uva_signal_next(sig), &v);
+  uva_signal_free(sig);
+  TRY(err);
+  ck_assert_uint_eq(v.u64, 1);
+  return 0;
+}
+
+/* uva_asyncfd_new, _readable, _writable, _free. */
+static int sc_asyncfd(uv_loop_t *loop) {
+  int sv[2], err;
+  uva_asyncfd_t *a;
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  err = uva_asyncfd_new(loop, sv[0], &a);
+  if (err == 0) {
+    err = uva_block_on(loop, uva_asyncfd_writable(a), NULL);
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    if (err == 0)
+      err = uva_block_on(loop, uva_asyncfd_readable(a), NULL);
+    uva_asyncfd_free(a);
+  }
+  close(sv[0]);
+  close(sv[1]);
+  return err;
+}
+
+/* uva_process_spawn with a stdout pipe, read to the end, _wait, _free. */
+static int sc_process(uv_loop_t *loop) {
+  char *args[] = {"sh", "-c", "echo hi", NULL};
+  uva_process_opts_t o;
+  uva_process_t *p;
+  uva_value_t v;
+  int err;
+  memset(&o, 0, sizeof(o));
+  o.file = "sh";
+  o.args = args;
+  o.stdio[1] = UVA_STDIO_PIPE;
+  o.flags = UVA_PROCESS_KILL_ON_FREE;
+  TRY(uva_process_spawn(loop, &o, &p));
+  err = uva_block_on(loop, uva_stream_read_until(uva_process_stream(p, 1), '\n', 64), &v);
+  if (err == 0) {
+    ck_assert_uint_eq(((uva_buf_t *)v.ptr)->len, 3);
+    uva_buf_free(v.ptr);
+    err = uva_block_on(loop, uva_process_wait(p), &v);
+    if (err == 0)
+      ck_assert_int_eq(UVA_EXIT_STATUS(v.u64), 0);
+  }
+  uva_process_free(p);
+  return err;
+}
+
 /* ---- the driver --------------------------------------------------------- */
+
+/* ---- streams ------------------------------------------------------------ */
+
+/* Consumes s with uva_stream_close and waits; *sp is cleared once s is
+ * consumed (an ENOMEM from the call itself leaves s open). */
+static int stream_close_wait(uv_loop_t *loop, uva_stream_t **sp) {
+  uva_future_t *f = uva_stream_close(*sp);
+  if (uva_future_status(f) == UV_ENOMEM) {
+    uva_future_free(f);
+    return UV_ENOMEM;
+  }
+  *sp = NULL;
+  return uva_block_on(loop, f, NULL);
+}
+
+/* uva_tcp_listen, uva_tcp_connect, uva_tcp_connect_host, uva_stream_accept,
+ * write, read_exact, read_until, read, shutdown, close. */
+static int sc_tcp(uv_loop_t *loop) {
+  struct sockaddr_in a;
+  struct sockaddr_storage ss;
+  uva_stream_t *l = NULL, *c = NULL, *s = NULL, *c2 = NULL;
+  uva_value_t v;
+  char buf[8];
+  int err;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  TRY(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 0, &l));
+  ck_assert_int_eq(uva_stream_sockname(l, &ss), 0);
+  if ((err = uva_block_on(loop, uva_tcp_connect(loop, (struct sockaddr *)&ss),
+                          &v)) != 0)
+    goto out;
+  c = v.ptr;
+  if ((err = uva_block_on(loop, uva_stream_accept(l), &v)) != 0)
+    goto out;
+  s = v.ptr;
+  if ((err = uva_block_on(loop, uva_stream_write(c, "ab\ncdef", 7), NULL)) !=
+      0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_read_until(s, '\n', 8), &v)) != 0)
+    goto out;
+  uva_buf_free(v.ptr);
+  if ((err = uva_block_on(loop, uva_stream_read_exact(s, buf, 2), NULL)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_shutdown(c), NULL)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_read(s, buf, 8), &v)) != 0)
+    goto out;
+  if ((err = stream_close_wait(loop, &s)) != 0)
+    goto out;
+  {
+    char host[64];
+    uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
+    if ((err = uva_block_on(loop,
+                            uva_tcp_connect_host(
+                                loop, host,
+                                ntohs(((struct sockaddr_in *)&ss)->sin_port)),
+                            &v)) != 0)
+      goto out;
+    c2 = v.ptr;
+  }
+out:
+  uva_stream_free(c2);
+  uva_stream_free(s);
+  uva_stream_free(c);
+  uva_stream_free(l);
+  return err;
+}
+
+/* uva_stream_adopt, reads into uva's buffer, uva_stream_release with the
+ * rest, uva_stream_open. */
+static int sc_adopt(uv_loop_t *loop) {
+  int fd[2], err;
+  uv_pipe_t h;
+  uva_stream_t *s = NULL, *w = NULL;
+  uv_stream_t *back;
+  uva_buf_t *rest = NULL;
+  char buf[4];
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+  uv_pipe_init(loop, &h, 0);
+  ck_assert_int_eq(uv_pipe_open(&h, fd[0]), 0);
+  if ((err = uva_stream_open(loop, fd[1], &w)) != 0) {
+    close(fd[1]);
+    goto out;
+  }
+  if ((err = uva_stream_adopt((uv_stream_t *)&h, &s)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_write(w, "abcdef", 6), NULL)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_read_exact(s, buf, 2), NULL)) != 0)
+    goto out;
+  /* let the rest arrive in uva's buffer */
+  if ((err = uva_block_on(loop, uva_sleep(loop, 5), NULL)) != 0)
+    goto out;
+  if ((err = uva_stream_release(s, &back, &rest)) != 0)
+    goto out;
+  s = NULL;
+  ck_assert_ptr_eq(back, (uv_stream_t *)&h);
+  if (rest != NULL) {
+    ck_assert(memcmp(rest->base, "cdef", rest->len) == 0);
+    uva_buf_free(rest);
+  }
+out:
+  uva_stream_free(s);
+  uva_stream_free(w);
+  uv_close((uv_handle_t *)&h, NULL);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return err;
+}
 
 typedef struct {
   const char *name;
@@ -691,6 +916,13 @@ static const scenario_t scenarios[] = {
     {"chan send_blocking", sc_chan_thread},
     {"poll+wakers", sc_poll},
     {"idle handles", sc_idle_handles},
+    {"tcp streams", sc_tcp},
+    {"adopt+release", sc_adopt},
+    {"udp", sc_udp},
+    {"dns", sc_dns},
+    {"signal", sc_signal},
+    {"asyncfd", sc_asyncfd},
+    {"process", sc_process},
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 
