@@ -530,7 +530,20 @@ START_TEST(chan_misuse) {
   ck_assert_int_eq(uva_chan_try_recv(ch, &x), 0);
   ck_assert_int_eq(uva_chan_try_recv(ch, &x), UV_EOF);
   ck_assert_int_eq(uva_block_on(loop, uva_chan_recv(ch, &x), NULL), UV_EOF);
+  /* the calls for threads and tasks added with exactly-once channels */
+  ck_assert_int_eq(uva_chan_recv_blocking(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_recv_blocking(ch, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_recv_blocking(ch, &x), UV_EINVAL); /* loop thread */
+  ck_assert_uint_eq(uva_chan_len(NULL), 0);
+  ck_assert_uint_eq(uva_chan_len(ch), 0);
+  ck_assert_int_eq(uva_chan_send_wait(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_send_wait(ch, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_recv_wait(NULL, &x), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_recv_wait(ch, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_chan_recv_wait(ch, &x), UV_EINVAL); /* not in a task */
   uva_chan_free(ch);
+  ck_assert_int_eq(uva_chan_new_ex(loop, 8, (size_t)1 << 62, NULL, &ch), UV_EINVAL);
+  ck_assert_ptr_null(ch);
   DONE(loop);
 }
 END_TEST
