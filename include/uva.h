@@ -126,7 +126,10 @@ UVA_EXTERN void uva_buf_free(void *buf);
  * uva_future_resolve, uva_future_resolve_u64 or uva_future_reject: the bridge
  * from any libuv callback.  Fails (returns a failed future) with UV_EINVAL
  * when loop is NULL, UV_ENOMEM without memory.  The caller owns the future
- * until it hands it to a consumer; it may keep settling it after that. */
+ * until it hands it to a consumer; it may keep settling it after that.
+ * Cancelling (or dropping) it settles it with UV_ECANCELED and calls its
+ * cancel hook (uva_future_on_cancel), so the producer can stop its work;
+ * what a cancel undoes is the producer's to say. */
 UVA_EXTERN uva_future_t *uva_future_new(uv_loop_t *loop);
 
 /* Called once, on the loop's thread, when the consumer of a future made by
@@ -168,15 +171,19 @@ UVA_EXTERN int uva_future_reject(uva_future_t *f, int err);
 /* Returns a future born settled with ptr (freed with free_fn, which may be
  * NULL, if nobody takes it): the seed's `async fn get_hello`.  Fails with
  * UV_EINVAL when loop is NULL, UV_ENOMEM without memory; in both cases ptr is
- * freed with free_fn, so no value is leaked. */
+ * freed with free_fn, so no value is leaked.  Already settled, it cannot be
+ * cancelled (uva_future_cancel returns UV_EBUSY); dropped untaken, its value
+ * is freed with free_fn. */
 UVA_EXTERN uva_future_t *uva_ready(uv_loop_t *loop, void *ptr,
                                    uva_free_cb free_fn);
 
-/* Returns a future born settled with an integer value.  Fails as uva_ready. */
+/* Returns a future born settled with an integer value.  Fails as uva_ready;
+ * cannot be cancelled, as uva_ready. */
 UVA_EXTERN uva_future_t *uva_ready_u64(uv_loop_t *loop, uint64_t value);
 
 /* Returns a future born failed with err.  An err that is not negative, or a
- * NULL loop, gives a future failed with UV_EINVAL. */
+ * NULL loop, gives a future failed with UV_EINVAL.  Settled already: a
+ * cancel has nothing to stop (UV_EBUSY). */
 UVA_EXTERN uva_future_t *uva_failed(uv_loop_t *loop, int err);
 
 /* Called once on the loop's thread with a settled future's status and value;
@@ -294,7 +301,8 @@ UVA_EXTERN uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg);
  * touches every page of a large frame) is always caught.  Tasks share the
  * loop thread's floating-point environment (rounding mode, exception masks,
  * flush-to-zero), as Tokio's tasks do: a task that changes it should restore
- * it before it awaits or yields. */
+ * it before it awaits or yields.  Cancelling the join future cancels the
+ * task as for uva_spawn. */
 UVA_EXTERN uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn,
                                       void *arg, const uva_spawn_opts_t *opts);
 
@@ -459,7 +467,10 @@ UVA_EXTERN uva_future_t *uva_fs_read_file(uv_loop_t *loop, const char *path);
  * data[0..len) to it, settling with value.u64 = bytes written.  data is
  * copied, so the caller may free it at once.  Errors are libuv's; UV_EINVAL if
  * loop or path is NULL or data is NULL while len > 0, UV_ENOMEM without
- * memory. */
+ * memory.  Not cancel safe once it runs: cancelling settles the future at
+ * once with UV_ECANCELED; a job not started yet never runs (the file is
+ * untouched), one already running finishes in the pool (the file may be
+ * written, partly or whole) and its result is dropped. */
 UVA_EXTERN uva_future_t *uva_fs_write_file(uv_loop_t *loop, const char *path,
                                            const void *data, size_t len);
 
@@ -476,7 +487,10 @@ UVA_EXTERN uva_future_t *uva_fs_open(uv_loop_t *loop, const char *path,
 /* Returns a future of up to len bytes (at most 1 GiB per call) read from fd at
  * offset (-1: the current position): value.ptr is a uva_buf_t (freed with
  * uva_buf_free) whose len is the count read, 0 at end of file.  Fails with
- * UV_EINVAL if loop is NULL or len is 0, UV_ENOMEM, or libuv's error. */
+ * UV_EINVAL if loop is NULL or len is 0, UV_ENOMEM, or libuv's error.
+ * Cancelling settles it at once with UV_ECANCELED; a read not started yet
+ * never runs; one already running completes and its bytes are dropped (with
+ * offset -1 the file position has then moved: not cancel safe). */
 UVA_EXTERN uva_future_t *uva_fs_read(uv_loop_t *loop, uv_file fd, size_t len,
                                      int64_t offset);
 
@@ -484,7 +498,9 @@ UVA_EXTERN uva_future_t *uva_fs_read(uv_loop_t *loop, uv_file fd, size_t len,
  * position), settling with value.u64 = bytes written (a write of more than
  * 1 GiB is short, as write(2) may be).  data is copied.  Fails
  * with UV_EINVAL if loop is NULL or data is NULL while len > 0, UV_ENOMEM, or
- * libuv's error. */
+ * libuv's error.  Cancelling settles it at once with UV_ECANCELED; a write
+ * not started yet never runs, one already running completes (libuv cannot
+ * recall it) and its count is dropped. */
 UVA_EXTERN uva_future_t *uva_fs_write(uv_loop_t *loop, uv_file fd,
                                       const void *data, size_t len,
                                       int64_t offset);

@@ -39,7 +39,8 @@ UVA_EXTERN int uva_asyncfd_new(uv_loop_t *loop, int fd, uva_asyncfd_t **out);
  * Cancel safety: cancel safe (it takes nothing). */
 UVA_EXTERN uva_future_t *uva_asyncfd_readable(uva_asyncfd_t *a);
 
-/* As uva_asyncfd_readable, for fd writable. */
+/* As uva_asyncfd_readable, for fd writable; cancel safe likewise (a cancel
+ * drops its interest and takes nothing). */
 UVA_EXTERN uva_future_t *uva_asyncfd_writable(uva_asyncfd_t *a);
 
 /* Frees the watcher, not fd: the poll handle stops now and is closed when
