@@ -482,11 +482,47 @@ static void msg_free(uva_free_cb elem_free, void *msg) {
     elem_free(msg);
 }
 
+/* Puts f on a waiter list (senders or receivers) and holds the remote wait
+ * it needs.  Returns 1 when it left the channel (lock-free mode: nothing
+ * else can move, the caller is done), 0 when the caller still finishes
+ * (locked mode, or f failed: its error is in d). */
+static int waiter_add(uva_chan_t *ch, int locked, uva_future_t **head,
+                      uva_future_t **tail, uva_future_t *f, done_t *d) {
+  int err;
+
+  list_push(head, tail, f);
+  if ((err = update_waits(ch)) != 0) {
+    list_remove(head, tail, f);
+    done_add(d, f, err);
+    return 0;
+  }
+  if (locked)
+    return 0;
+  lleave(ch, locked);
+  return 1;
+}
+
+/* A waiting send or receive is cancelled: off its list, settled. */
+static void waiter_cancel(uva_chan_t *ch, uva_future_t **head,
+                          uva_future_t **tail, uva_future_t *f) {
+  done_t d = {NULL, NULL};
+  int locked;
+
+  if (ch->dead) {
+    uva__settle_err(f, UV_ECANCELED);
+    return;
+  }
+  locked = lenter(ch);
+  list_remove(head, tail, f);
+  done_add(&d, f, UV_ECANCELED);
+  finish(ch, locked, &d);
+}
+
 static void send_start(uva_future_t *f) {
   uva__send_t *s = (uva__send_t *)f;
   uva_chan_t *ch = s->ch;
   done_t d = {NULL, NULL};
-  int locked, err;
+  int locked;
 
   if (ch->dead) {
     uva__settle_err(f, UV_ECANCELED);
@@ -499,34 +535,15 @@ static void send_start(uva_future_t *f) {
     ring_push(ch, s->msg);
     f->flags |= F_SENT;
     done_add(&d, f, 0);
-  } else {
-    /* It waits: nothing else can move (no room, or earlier senders). */
-    list_push(&ch->send_head, &ch->send_tail, f);
-    if ((err = update_waits(ch)) != 0) {
-      list_remove(&ch->send_head, &ch->send_tail, f);
-      done_add(&d, f, err);
-    } else if (!locked) {
-      lleave(ch, locked);
-      return;
-    }
+  } else if (waiter_add(ch, locked, &ch->send_head, &ch->send_tail, f, &d)) {
+    return; /* it waits: nothing else can move (no room, earlier senders) */
   }
   finish(ch, locked, &d);
 }
 
 static void send_cancel(uva_future_t *f) {
-  uva__send_t *s = (uva__send_t *)f;
-  uva_chan_t *ch = s->ch;
-  done_t d = {NULL, NULL};
-  int locked;
-
-  if (ch->dead) {
-    uva__settle_err(f, UV_ECANCELED);
-    return;
-  }
-  locked = lenter(ch);
-  list_remove(&ch->send_head, &ch->send_tail, f);
-  done_add(&d, f, UV_ECANCELED);
-  finish(ch, locked, &d);
+  uva_chan_t *ch = ((uva__send_t *)f)->ch;
+  waiter_cancel(ch, &ch->send_head, &ch->send_tail, f);
 }
 
 /* A message that never got in is freed with the channel's element free
@@ -614,7 +631,7 @@ static void recv_start(uva_future_t *f) {
   uva__recv_t *r = (uva__recv_t *)f;
   uva_chan_t *ch = r->ch;
   done_t d = {NULL, NULL};
-  int locked, err;
+  int locked;
 
   if (ch->dead) {
     uva__settle_err(f, UV_ECANCELED);
@@ -627,34 +644,15 @@ static void recv_start(uva_future_t *f) {
     done_add(&d, f, 0);
   } else if (ch->closed && !has_avail(ch)) {
     done_add(&d, f, UV_EOF);
-  } else {
-    /* It waits: nothing else can move (no message for it). */
-    list_push(&ch->recv_head, &ch->recv_tail, f);
-    if ((err = update_waits(ch)) != 0) {
-      list_remove(&ch->recv_head, &ch->recv_tail, f);
-      done_add(&d, f, err);
-    } else if (!locked) {
-      lleave(ch, locked);
-      return;
-    }
+  } else if (waiter_add(ch, locked, &ch->recv_head, &ch->recv_tail, f, &d)) {
+    return; /* it waits: nothing else can move (no message for it) */
   }
   finish(ch, locked, &d);
 }
 
 static void recv_cancel(uva_future_t *f) {
-  uva__recv_t *r = (uva__recv_t *)f;
-  uva_chan_t *ch = r->ch;
-  done_t d = {NULL, NULL};
-  int locked;
-
-  if (ch->dead) {
-    uva__settle_err(f, UV_ECANCELED);
-    return;
-  }
-  locked = lenter(ch);
-  list_remove(&ch->recv_head, &ch->recv_tail, f);
-  done_add(&d, f, UV_ECANCELED);
-  finish(ch, locked, &d);
+  uva_chan_t *ch = ((uva__recv_t *)f)->ch;
+  waiter_cancel(ch, &ch->recv_head, &ch->recv_tail, f);
 }
 
 /* The receive's result is taken: its message goes to out and leaves the
