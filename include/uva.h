@@ -19,6 +19,20 @@
  *    already holds (and that is therefore still alive) refuses it with
  *    UV_EINVAL and leaves it alone; after that, using the pointer is
  *    undefined.
+ *  - Operations that take something from the outside world or have an
+ *    effect that cannot be undone (channel sends and receives, stream reads
+ *    and writes, accepts, UDP receives and sends) are lazy, as Rust's
+ *    futures are: they take effect only once the future has a consumer
+ *    (uva_await, uva_future_then, uva_block_on, uva_future_detach, or a
+ *    join, select or timeout that has a consumer itself).  A lazy future
+ *    freed or cancelled before that has had no effect.
+ *  - Exactly once: an operation that took something (a message, bytes, a
+ *    connection, a datagram) whose result is then dropped untaken (a select
+ *    it lost, a join or timeout that was cancelled or freed, uva_future_free
+ *    of the settled future) gives it back where the next operation of the
+ *    same kind finds it, in order.  A result is taken when uva_await or
+ *    uva_block_on returns it, when a then callback is called, or when a
+ *    join's or select's own result is taken.
  *  - A future that an operation completed at once (a channel send or receive
  *    that found room or a message) may be a shared, read-only object of the
  *    loop's, so that moving a message allocates nothing: consume it like any
@@ -125,9 +139,10 @@ typedef void (*uva_cancel_cb)(uva_future_t *f, void *data);
 
 /* Registers cb(f, data) as f's cancel hook (the bridge hook), replacing any
  * earlier one; cb NULL removes it.  f must have been made by uva_future_new
- * and not yet settled by its producer.  Returns 0; UV_EINVAL if f is NULL or
- * was not made by uva_future_new; UV_EBUSY if f has already settled (a
- * cancel that already happened is not reported again). */
+ * and not yet settled by its producer.  Returns 0; UV_EINVAL if f is NULL, was
+ * not made by uva_future_new or has been settled by its producer; UV_EBUSY
+ * if its consumer has already cancelled it (a cancel that already happened
+ * is not reported again). */
 UVA_EXTERN int uva_future_on_cancel(uva_future_t *f, uva_cancel_cb cb,
                                     void *data);
 
@@ -322,7 +337,10 @@ UVA_EXTERN int uva_block_on(uv_loop_t *loop, uva_future_t *f,
 UVA_EXTERN uva_future_t *uva_sleep(uv_loop_t *loop, uint64_t ms);
 
 /* Consumes f and returns a future that settles with f's result, or with
- * UV_ETIMEDOUT after ms milliseconds, in which case f is cancelled and freed.
+ * UV_ETIMEDOUT after ms milliseconds, in which case f is cancelled and freed
+ * (a lazy f that had not started has had no effect).  The timer starts at
+ * the call; f starts when the timeout has a consumer.  A timeout dropped
+ * after f settled drops f's result untaken (it gives back what it took).
  * Fails with UV_EINVAL if f is NULL, UV_ENOMEM without memory (f is freed). */
 UVA_EXTERN uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms);
 
@@ -330,26 +348,39 @@ UVA_EXTERN uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms);
 /* Join and select                                                           */
 
 /* Consumes futures[0..n) and returns a future that settles with 0 once every
- * one has settled (join!), having stored each one's status, value and free
- * function in results[i]; the caller then owns the values (uva_result_free).
- * results must stay valid until the join future settles or is freed; a freed
- * or cancelled join cancels its pending children and frees their values
- * instead of storing them.  n == 0 settles at once.  Fails with UV_EINVAL if
- * loop is NULL, futures or results is NULL while n > 0, or an entry is NULL,
- * belongs to another loop or already has a consumer (every non-NULL entry
- * that has no other consumer is freed), UV_ENOMEM without memory (likewise).
- */
+ * one has settled (join!).  When its result is taken (uva_await, block_on,
+ * a then callback, or a select it won) each child's status, value and free
+ * function is stored in results[i], and the caller then owns the values
+ * (uva_result_free).  results must stay valid until then or until the join
+ * is freed.  The join is lazy: it starts its lazy children (channel
+ * operations, reads) when it has a consumer.  Cancelling or freeing it
+ * cancels its pending children and drops the settled ones untaken (a
+ * received message goes back to its channel, a value is freed); nothing is
+ * stored.  n == 0 settles at once.  Fails with UV_EINVAL if loop is NULL,
+ * futures or results is NULL while n > 0, or an entry is NULL, belongs to
+ * another loop, already has a consumer or appears twice (every non-NULL
+ * entry that has no other consumer is freed, once), UV_ENOMEM without
+ * memory (likewise). */
 UVA_EXTERN uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures,
                                   size_t n, uva_result_t *results);
 
 /* Consumes futures[0..n) and returns a future that settles with 0 and value
- * u64 = the index of the first of them to settle (select!), whose status,
- * value and free function go to *winner; the others are cancelled and freed.
- * winner must stay valid until the select settles or is freed.  Fails with
- * UV_EINVAL if loop or winner is NULL, n == 0, futures is NULL, or an entry
- * is NULL, belongs to another loop or already has a consumer (every non-NULL
- * entry that has no other consumer is freed), UV_ENOMEM without memory
- * (likewise). */
+ * u64 = the index of the first of them to settle (select!); when its result
+ * is taken the winner's status, value and free function go to *winner.  The
+ * others are cancelled and freed.  One that had already settled when select
+ * was called wins, the first in order.  The select is lazy: when it has a
+ * consumer it starts its lazy children in order and stops at the first that
+ * completes at once, so of a select over channel operations exactly one
+ * takes effect (Go's select, Concurrent ML's choose; stronger than
+ * tokio::select!, where a losing branch may have taken a message): a
+ * receive that loses takes no message, a send that loses sends nothing.
+ * winner must stay valid until the select's result is taken or it is
+ * freed; a select freed or cancelled after it settled drops its winner
+ * untaken (it gives back what it took).  Fails with UV_EINVAL if loop or
+ * winner is NULL, n == 0, futures is NULL, or an entry is NULL, belongs to
+ * another loop, already has a consumer or appears twice (every non-NULL
+ * entry that has no other consumer is freed, once), UV_ENOMEM without
+ * memory (likewise). */
 UVA_EXTERN uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures,
                                     size_t n, uva_result_t *winner);
 

@@ -51,6 +51,13 @@ void uva__future_destroy(uva_future_t *f) {
       uva__loop_maybe_free(L);
     return;
   }
+  if (!(f->flags & UVA__F_TAKEN)) {
+    /* Nobody took its result: the operation gives back what it took. */
+    f->flags |= UVA__F_TAKEN;
+    if (f->ops->undo != NULL && f->state == UVA__SETTLED &&
+        !(f->flags & UVA__F_LAZY))
+      f->ops->undo(f);
+  }
   if (f->free_fn != NULL && f->status == 0) {
     uva_free_cb fn = f->free_fn;
     f->free_fn = NULL;
@@ -105,6 +112,10 @@ void uva__settle(uva_future_t *f, int status, uva_value_t value,
   case UVA__C_DETACHED:
     uva__future_destroy(f);
     break;
+  case UVA__C_RUN:
+    uva__future_take(f);
+    uva__future_destroy(f);
+    break;
   default:
     break;
   }
@@ -116,10 +127,30 @@ void uva__settle_err(uva_future_t *f, int status) {
   uva__settle(f, status, v, NULL);
 }
 
+void uva__future_start_slow(uva_future_t *f) {
+  f->flags &= ~UVA__F_LAZY;
+  f->ops->start(f);
+}
+
+void uva__future_take_slow(uva_future_t *f) {
+  f->flags |= UVA__F_TAKEN;
+  if (f->ops->take != NULL)
+    f->ops->take(f);
+}
+
 void uva__future_cancel(uva_future_t *f) {
   if (f->state != UVA__PENDING)
     return;
-  if (f->ops->cancel != NULL)
+  if (f->flags & UVA__F_LAZY) {
+    /* Never started: it has had no effect and has nothing to undo.  A
+     * combinator still lets go of its children (and its timer): its cancel
+     * hook runs. */
+    f->flags = (uint16_t)((f->flags & ~UVA__F_LAZY) | UVA__F_TAKEN);
+    if (f->ops->child != NULL && f->ops->cancel != NULL)
+      f->ops->cancel(f);
+    else
+      uva__settle_err(f, UV_ECANCELED);
+  } else if (f->ops->cancel != NULL)
     f->ops->cancel(f);
   else
     uva__settle_err(f, UV_ECANCELED);
@@ -147,7 +178,9 @@ void uva__future_run_queued(uva_future_t *f) {
   if (f->state == UVA__SETTLED) {
     if (f->consumer == UVA__C_THEN) {
       uva_then_cb cb = (uva_then_cb)(uintptr_t)f->waiter;
-      uva_value_t v = f->value;
+      uva_value_t v;
+      uva__future_take(f);
+      v = f->value;
       f->free_fn = NULL; /* the value is the callback's now */
       f->consumer = UVA__C_DETACHED;
       cb(f->status, v, f->waiter_data);
@@ -164,13 +197,35 @@ void uva__future_run_queued(uva_future_t *f) {
 /* A future from uva_future_new stays allocated until its producer has
  * settled it, even when its consumer cancelled and dropped it first: the
  * producer's later resolve then finds valid memory, learns UV_ECANCELED and
- * frees its value. */
+ * frees its value.  Its cancel hook (uva_future_on_cancel) tells the
+ * producer when the consumer lets go. */
+typedef struct {
+  uva_future_t base;
+  uva_cancel_cb on_cancel;
+  void *on_cancel_data;
+} uva__user_t;
+
 static void user_release(uva_future_t *f) {
-  uva__future_release_held(f, sizeof(*f));
+  uva__future_release_held(f, sizeof(uva__user_t));
+}
+
+/* The consumer cancelled or dropped a future its producer has not settled:
+ * settle it, then tell the producer (last: it may resolve f, which can free
+ * it). */
+static void user_cancel(uva_future_t *f) {
+  uva__user_t *u = (uva__user_t *)f;
+  uva_cancel_cb cb = u->on_cancel;
+  void *data = u->on_cancel_data;
+
+  u->on_cancel = NULL;
+  uva__settle_err(f, UV_ECANCELED);
+  if (cb != NULL)
+    cb(f, data);
 }
 
 static const uva__ops_t user_ops = {
     .name = "future_new",
+    .cancel = user_cancel,
     .release = user_release,
 };
 
@@ -180,10 +235,26 @@ uva_future_t *uva_future_new(uv_loop_t *loop) {
 
   if (loop == NULL)
     return uva__failed(NULL, UV_EINVAL);
-  if (L == NULL || (f = uva__future_alloc(L, &user_ops, sizeof(*f))) == NULL)
+  if (L == NULL ||
+      (f = uva__future_alloc(L, &user_ops, sizeof(uva__user_t))) == NULL)
     return uva__failed(L, UV_ENOMEM);
+  ((uva__user_t *)f)->on_cancel = NULL;
+  ((uva__user_t *)f)->on_cancel_data = NULL;
   f->flags |= UVA__F_USER | UVA__F_HELD;
   return f;
+}
+
+int uva_future_on_cancel(uva_future_t *f, uva_cancel_cb cb, void *data) {
+  uva__user_t *u = (uva__user_t *)f;
+
+  if (f == NULL || (f->flags & UVA__F_STATIC) || !(f->flags & UVA__F_USER) ||
+      !(f->flags & UVA__F_HELD))
+    return UV_EINVAL;
+  if (f->state != UVA__PENDING)
+    return UV_EBUSY;
+  u->on_cancel = cb;
+  u->on_cancel_data = cb != NULL ? data : NULL;
+  return 0;
 }
 
 static int user_complete(uva_future_t *f, int status, uva_value_t value,
@@ -194,7 +265,7 @@ static int user_complete(uva_future_t *f, int status, uva_value_t value,
     /* Settled without its producer: it was cancelled. */
     if (status == 0 && free_fn != NULL)
       free_fn(value.ptr);
-    uva__future_unhold(f, sizeof(*f));
+    uva__future_unhold(f, sizeof(uva__user_t));
     return UV_ECANCELED;
   }
   f->flags &= ~UVA__F_HELD;
@@ -287,6 +358,7 @@ int uva_future_then(uva_future_t *f, uva_then_cb cb, void *data) {
   f->consumer = UVA__C_THEN;
   f->waiter = (void *)(uintptr_t)cb;
   f->waiter_data = data;
+  uva__future_start(f); /* settling queues it */
   if (f->state == UVA__SETTLED)
     uva__rq_push(f->L, f);
   return 0;
@@ -318,9 +390,13 @@ void uva_future_detach(uva_future_t *f) {
     uva__future_destroy(f);
   if (f == NULL || (f->flags & UVA__F_STATIC) || f->consumer != UVA__C_NONE)
     return;
-  f->consumer = UVA__C_DETACHED;
-  if (f->state == UVA__SETTLED)
+  f->consumer = UVA__C_RUN;
+  if (f->state == UVA__SETTLED) {
+    uva__future_take(f);
     uva__future_destroy(f);
+    return;
+  }
+  uva__future_start(f); /* settling takes and destroys it */
 }
 
 int uva_future_status(const uva_future_t *f) {

@@ -59,7 +59,11 @@ enum {
   UVA__C_THEN,     /* uva_future_then: waiter = cb, data = user data */
   UVA__C_COMB,     /* join/select/timeout: waiter = parent, data = index */
   UVA__C_BLOCK,    /* uva_block_on polls the state */
-  UVA__C_DETACHED  /* freed or detached: destroyed when it settles */
+  UVA__C_DETACHED, /* dropped (freed, cancelled by a parent): destroyed
+                      untaken when it settles, so ops->undo gives back
+                      what it took */
+  UVA__C_RUN       /* uva_future_detach: runs on; its result is taken and
+                      freed when it settles */
 };
 
 /* flags */
@@ -73,9 +77,11 @@ enum {
 #define UVA__F_RELEASED 0x0040u  /* consumed and destroyed while held */
 #define UVA__F_LAZY 0x0080u      /* not started: ops->start runs when it
                                     gets a consumer */
-#define UVA__F_TAKEN 0x8000u     /* its result was taken (ops->take ran) */
+#define UVA__F_TAKEN 0x8000u     /* its result was taken (ops->take ran), or
+                                    there is nothing to undo */
+#define UVA__F_MARK 0x4000u      /* scratch mark (duplicate checks) */
 #define UVA__F_KIND0 0x0100u     /* first bit free for the kind's own use
-                                    (up to 0x4000u) */
+                                    (up to 0x2000u) */
 
 struct uva_future_s {
   uva__loop_t *L;          /* NULL only for static failed futures */
@@ -143,6 +149,13 @@ void uva__settle_err(uva_future_t *f, int status);
 void uva__future_destroy(uva_future_t *f);
 /* Asks a pending f to cancel; no-op if settled. */
 void uva__future_cancel(uva_future_t *f);
+/* Starts a lazy f (UVA__F_LAZY): ops->start runs, once.  No-op otherwise.
+ * Every consumer calls it when it takes f on (a combinator: when it starts
+ * itself). */
+static inline void uva__future_start(uva_future_t *f);
+/* The consumer takes the result of the settled f now: ops->take runs, once;
+ * then value and status are final.  No-op for a shared static future. */
+static inline void uva__future_take(uva_future_t *f);
 /* Makes parent (a combinator) the consumer of child at index. */
 void uva__future_adopt(uva_future_t *parent, uva_future_t *child,
                        size_t index);
@@ -454,6 +467,19 @@ static inline int uva__remote_wait_begin(uva__loop_t *L) {
 static inline void uva__remote_wait_end(uva__loop_t *L) {
   if (--L->remote_waits == 0 && !L->draining && L->in_cb == 0)
     uva__remote_wait_end_slow(L); /* closes the async handle */
+}
+
+void uva__future_start_slow(uva_future_t *f);
+void uva__future_take_slow(uva_future_t *f);
+
+static inline void uva__future_start(uva_future_t *f) {
+  if (uva__unlikely(f->flags & UVA__F_LAZY))
+    uva__future_start_slow(f);
+}
+
+static inline void uva__future_take(uva_future_t *f) {
+  if (!(f->flags & (UVA__F_TAKEN | UVA__F_STATIC)))
+    uva__future_take_slow(f);
 }
 
 static inline uva_future_t *uva__ready(uva__loop_t *L) {

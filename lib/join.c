@@ -1,25 +1,45 @@
 /* Combinators over any futures: uva_join (join!) and uva_select (select!).
- * Each adopts its children as their consumer; cancelling a combinator cancels
- * and lets go of the children that are still pending, and settles at once. */
+ * Each adopts its children as their consumer when it is made, and is lazy:
+ * it starts its lazy children (channel operations, reads) only once it has a
+ * consumer itself, so that a select over channel operations lets exactly one
+ * of them take effect.  A child that has settled stays with its combinator
+ * until the combinator's own result is taken (then the child's result is
+ * taken too and written to the caller's results) or dropped (then the child
+ * is dropped untaken, and gives back what it took).  Cancelling a
+ * combinator cancels and lets go of its children, and settles at once. */
 #include "internal.h"
 
 typedef struct {
   uva_future_t base;
   size_t n;
-  size_t remaining;
+  size_t remaining;  /* join: children not settled yet */
   uva_result_t *out; /* join: results[n]; select: the winner */
-  uva_future_t *children[];
+  size_t win;        /* select: index of the winner, once won */
+  int won;           /* select: a child has settled */
+  int starting;      /* select: its start is starting children */
+  uva_future_t *children[]; /* held children (pending or settled) */
 } uva__comb_t;
 
 static size_t comb_size(size_t n) {
   return sizeof(uva__comb_t) + n * sizeof(uva_future_t *);
 }
 
-static void comb_release(uva_future_t *f) {
-  uva__future_free_mem(f, comb_size(((uva__comb_t *)f)->n));
+/* Lets go of child: a pending one is cancelled (and destroyed when it
+ * settles), a settled one is destroyed untaken (it gives back what it
+ * took). */
+static void drop_child(uva_future_t *child) {
+  if (child->flags & UVA__F_STATIC) {
+    uva__future_destroy(child);
+    return;
+  }
+  child->consumer = UVA__C_DETACHED;
+  if (child->state == UVA__PENDING)
+    uva__future_cancel(child);
+  else
+    uva__future_destroy(child);
 }
 
-/* Lets go of every pending child, cancelling it. */
+/* Lets go of every child still held. */
 static void comb_drop_children(uva__comb_t *c) {
   size_t i;
 
@@ -28,13 +48,19 @@ static void comb_drop_children(uva__comb_t *c) {
     if (child == NULL)
       continue;
     c->children[i] = NULL;
-    child->consumer = UVA__C_DETACHED;
-    uva__future_cancel(child);
+    drop_child(child);
   }
 }
 
-/* Moves a settled child's result into r and destroys the child. */
+static void comb_release(uva_future_t *f) {
+  uva__comb_t *c = (uva__comb_t *)f;
+  comb_drop_children(c); /* a combinator dropped before it started */
+  uva__future_free_mem(f, comb_size(c->n));
+}
+
+/* Takes a settled child's result into r and destroys the child. */
 static void take_result(uva_future_t *child, uva_result_t *r) {
+  uva__future_take(child);
   r->status = child->status;
   r->value = child->status == 0 ? child->value : (uva_value_t){0};
   r->free_fn = child->status == 0 ? child->free_fn : NULL;
@@ -47,30 +73,77 @@ static void take_result(uva_future_t *child, uva_result_t *r) {
   uva__future_destroy(child);
 }
 
-/* Frees whatever the caller's array holds, in case of an error. */
+/* Returns 1 if futures[i] appears in futures[0..i). */
+static int seen_before(uva_future_t **futures, size_t i) {
+  size_t j;
+
+  for (j = 0; j < i; j++)
+    if (futures[j] == futures[i])
+      return 1;
+  return 0;
+}
+
+/* Frees whatever the caller's array holds, in case of an error: each
+ * future once, even one that appears twice (dups: the array may hold
+ * duplicates). */
 static uva_future_t *fail_all(uva__loop_t *L, uva_future_t **futures,
-                              size_t n, int err) {
+                              size_t n, int err, int dups) {
   /* made first: freeing the last child may free the loop state */
   uva_future_t *f = uva__failed(L, err);
   size_t i;
 
-  if (futures != NULL)
+  if (futures == NULL)
+    return f;
+  if (!dups) {
     for (i = 0; i < n; i++)
+      uva_future_free(futures[i]);
+    return f;
+  }
+  /* Shared static futures stand for one use per entry: each is released
+   * first, while every other entry is still alive to look at.  Then each
+   * other future once, at its first entry (one seen before may be freed
+   * already, so only its address is compared). */
+  for (i = 0; i < n; i++)
+    if (futures[i] != NULL && (futures[i]->flags & UVA__F_STATIC))
+      uva_future_free(futures[i]);
+  for (i = 0; i < n; i++)
+    if (futures[i] != NULL && !seen_before(futures, i) &&
+        !(futures[i]->flags & UVA__F_STATIC))
       uva_future_free(futures[i]);
   return f;
 }
 
-/* Checks the arguments both combinators share.  Returns 0 or an error. */
+/* Checks the arguments both combinators share.  Returns 0 or an error;
+ * *dups is set when a future appears twice. */
 static int check_children(uv_loop_t *loop, uva__loop_t *L,
-                          uva_future_t **futures, size_t n) {
+                          uva_future_t **futures, size_t n, int *dups) {
   size_t i;
+  int err = 0;
 
+  *dups = 0;
   if (loop == NULL || (futures == NULL && n > 0))
     return UV_EINVAL;
   for (i = 0; i < n; i++)
     if (futures[i] == NULL || futures[i]->consumer != UVA__C_NONE ||
         (futures[i]->L != NULL && futures[i]->L != L))
       return UV_EINVAL;
+  /* The same future twice: mark each one (a shared static future stands
+   * for one use per entry and is never written to). */
+  for (i = 0; i < n; i++) {
+    uva_future_t *f = futures[i];
+    if (f->flags & UVA__F_STATIC)
+      continue;
+    if (f->flags & UVA__F_MARK) {
+      *dups = 1;
+      err = UV_EINVAL;
+    }
+    f->flags |= UVA__F_MARK;
+  }
+  for (i = 0; i < n; i++)
+    if (!(futures[i]->flags & UVA__F_STATIC))
+      futures[i]->flags &= ~UVA__F_MARK;
+  if (err != 0)
+    return err;
   return L == NULL ? UV_ENOMEM : 0;
 }
 
@@ -80,19 +153,43 @@ static void join_child(uva_future_t *parent, uva_future_t *child,
                        size_t index) {
   uva__comb_t *c = (uva__comb_t *)parent;
 
-  c->children[index] = NULL;
-  take_result(child, &c->out[index]);
+  (void)child;
+  (void)index; /* held in children[index] until the join is taken */
   if (--c->remaining == 0)
     uva__settle_err(parent, 0);
 }
 
-static void join_cancel(uva_future_t *f) {
+static void join_start(uva_future_t *f) {
   uva__comb_t *c = (uva__comb_t *)f;
   size_t i;
 
-  comb_drop_children(c);
+  c->remaining++; /* held: the join cannot settle (and go) meanwhile */
   for (i = 0; i < c->n; i++)
-    uva_result_free(&c->out[i]);
+    if (c->children[i] != NULL)
+      uva__future_start(c->children[i]);
+  if (--c->remaining == 0)
+    uva__settle_err(f, 0);
+}
+
+static void join_take(uva_future_t *f) {
+  uva__comb_t *c = (uva__comb_t *)f;
+  size_t i;
+
+  for (i = 0; i < c->n; i++) {
+    uva_future_t *child = c->children[i];
+    if (child == NULL)
+      continue;
+    c->children[i] = NULL;
+    take_result(child, &c->out[i]);
+  }
+}
+
+static void comb_undo(uva_future_t *f) {
+  comb_drop_children((uva__comb_t *)f);
+}
+
+static void join_cancel(uva_future_t *f) {
+  comb_drop_children((uva__comb_t *)f);
   uva__settle_err(f, UV_ECANCELED);
 }
 
@@ -101,6 +198,9 @@ static const uva__ops_t join_ops = {
     .cancel = join_cancel,
     .child = join_child,
     .release = comb_release,
+    .start = join_start,
+    .take = join_take,
+    .undo = comb_undo,
 };
 
 uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures, size_t n,
@@ -108,19 +208,22 @@ uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures, size_t n,
   uva__loop_t *L = uva__loop_get(loop);
   uva__comb_t *c;
   size_t i;
-  int err;
+  int err, dups;
 
-  err = check_children(loop, L, futures, n);
+  err = check_children(loop, L, futures, n, &dups);
   if (err == 0 && results == NULL && n > 0)
     err = UV_EINVAL;
   if (err != 0)
-    return fail_all(L, futures, n, err);
+    return fail_all(L, futures, n, err, dups);
   c = (uva__comb_t *)uva__future_alloc(L, &join_ops, comb_size(n));
   if (c == NULL)
-    return fail_all(L, futures, n, UV_ENOMEM);
+    return fail_all(L, futures, n, UV_ENOMEM, 0);
+  c->base.flags |= UVA__F_LAZY;
   c->n = n;
   c->out = results;
   c->remaining = n + 1; /* held until every child is adopted */
+  c->win = 0;
+  c->won = c->starting = 0;
   for (i = 0; i < n; i++) {
     results[i].status = UVA_PENDING;
     results[i].value.u64 = 0;
@@ -136,16 +239,49 @@ uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures, size_t n,
 
 /* ---- select ------------------------------------------------------------- */
 
+static void select_settle(uva__comb_t *c) {
+  uva_value_t v;
+  v.u64 = c->win;
+  uva__settle(&c->base, 0, v, NULL);
+}
+
 static void select_child(uva_future_t *parent, uva_future_t *child,
                          size_t index) {
   uva__comb_t *c = (uva__comb_t *)parent;
-  uva_value_t v;
 
-  c->children[index] = NULL;
-  take_result(child, c->out);
+  (void)child;
+  c->children[index] = NULL; /* held apart from the losers */
   comb_drop_children(c);
-  v.u64 = index;
-  uva__settle(parent, 0, v, NULL);
+  c->children[index] = child;
+  c->win = index;
+  c->won = 1;
+  if (!c->starting)
+    select_settle(c);
+}
+
+/* Starts the children in order until one settles: the later ones never
+ * start, so they have had no effect. */
+static void select_start(uva_future_t *f) {
+  uva__comb_t *c = (uva__comb_t *)f;
+  size_t i;
+
+  c->starting = 1;
+  for (i = 0; i < c->n && !c->won; i++)
+    if (c->children[i] != NULL)
+      uva__future_start(c->children[i]);
+  c->starting = 0;
+  if (c->won && c->base.state == UVA__PENDING)
+    select_settle(c);
+}
+
+static void select_take(uva_future_t *f) {
+  uva__comb_t *c = (uva__comb_t *)f;
+  uva_future_t *child = c->children[c->win];
+
+  if (child != NULL) {
+    c->children[c->win] = NULL;
+    take_result(child, c->out);
+  }
 }
 
 static void select_cancel(uva_future_t *f) {
@@ -158,6 +294,9 @@ static const uva__ops_t select_ops = {
     .cancel = select_cancel,
     .child = select_child,
     .release = comb_release,
+    .start = select_start,
+    .take = select_take,
+    .undo = comb_undo,
 };
 
 uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
@@ -165,24 +304,28 @@ uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
   uva__loop_t *L = uva__loop_get(loop);
   uva__comb_t *c;
   size_t i;
-  int err;
+  int err, dups;
 
-  err = check_children(loop, L, futures, n);
+  err = check_children(loop, L, futures, n, &dups);
   if (err == 0 && (winner == NULL || n == 0))
     err = UV_EINVAL;
   if (err != 0)
-    return fail_all(L, futures, n, err);
+    return fail_all(L, futures, n, err, dups);
   c = (uva__comb_t *)uva__future_alloc(L, &select_ops, comb_size(n));
   if (c == NULL)
-    return fail_all(L, futures, n, UV_ENOMEM);
+    return fail_all(L, futures, n, UV_ENOMEM, 0);
+  c->base.flags |= UVA__F_LAZY;
   c->n = n;
   c->out = winner;
+  c->win = 0;
+  c->won = c->starting = 0;
   for (i = 0; i < n; i++)
     c->children[i] = NULL;
   winner->status = UVA_PENDING;
   winner->value.u64 = 0;
   winner->free_fn = NULL;
-  /* A child that has already settled wins, the first one in order. */
+  /* A child that has already settled wins, the first one in order; the
+   * others are let go of (lazy ones never started). */
   for (i = 0; i < n; i++)
     if (futures[i]->state == UVA__SETTLED)
       break;

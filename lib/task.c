@@ -310,6 +310,12 @@ static __attribute__((noinline)) int await_slow(uva__task_t *t,
     coop_spend(L, t);
     return status;
   }
+  if (f->flags & UVA__F_LAZY) {
+    /* Start it without a waiter: an operation that completes at once must
+     * not wake this task, which is running. */
+    f->consumer = UVA__C_BLOCK;
+    uva__future_start(f);
+  }
   if (f->state == UVA__PENDING) {
     f->consumer = UVA__C_TASK;
     f->waiter = t;
@@ -320,6 +326,7 @@ static __attribute__((noinline)) int await_slow(uva__task_t *t,
     coop_spend(L, t);
   }
   f->consumer = UVA__C_DETACHED;
+  uva__future_take(f);
   status = f->status;
   /* A result f got on its own before the cancel reached it stands (a
    * received message is not lost); the next await point reports the cancel.
@@ -393,6 +400,7 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
     return UV_EBUSY;
   }
   f->consumer = UVA__C_BLOCK;
+  uva__future_start(f);
   while (f->state == UVA__PENDING) {
     int alive = uv_run(loop, UV_RUN_ONCE);
     if (f->state == UVA__PENDING && !alive && L->rq_head == NULL) {
@@ -415,6 +423,8 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
   while (L->closing > 0)
     uv_run(loop, UV_RUN_NOWAIT);
   f->consumer = UVA__C_DETACHED;
+  if (!deadlocked)
+    uva__future_take(f);
   status = deadlocked ? UV_EAGAIN : f->status;
   if (status == 0 && value != NULL) {
     *value = f->value;

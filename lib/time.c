@@ -94,20 +94,56 @@ static void timeout_timer_cb(uv_timer_t *h) {
   uva__cb_leave(L);
 }
 
+/* The child settled in time: the timeout settles with its status, and holds
+ * the child until its own result is taken (then the child's is, and its
+ * value moves here) or dropped (then the child is dropped untaken). */
 static void timeout_child(uva_future_t *parent, uva_future_t *child,
                           size_t index) {
   uva__timeout_t *t = (uva__timeout_t *)parent;
-  uva_value_t v = child->value;
-  uva_free_cb fn = child->free_fn;
-  int status = child->status;
 
   (void)index;
-  t->child = NULL;
   uva__close(t->base.L, (uv_handle_t *)&t->timer, timeout_close_cb);
+  uva__settle(parent, child->status, child->value, NULL);
+}
+
+static void timeout_start(uva_future_t *f) {
+  uva__timeout_t *t = (uva__timeout_t *)f;
+  if (t->child != NULL)
+    uva__future_start(t->child); /* may settle (and free) t */
+}
+
+static void timeout_take(uva_future_t *f) {
+  uva__timeout_t *t = (uva__timeout_t *)f;
+  uva_future_t *child = t->child;
+
+  if (child == NULL)
+    return;
+  t->child = NULL;
+  uva__future_take(child);
+  f->status = child->status;
+  f->value = child->status == 0 ? child->value : (uva_value_t){0};
+  f->free_fn = child->status == 0 ? child->free_fn : NULL;
   child->free_fn = NULL; /* the value moves to the parent */
   child->consumer = UVA__C_DETACHED;
   uva__future_destroy(child);
-  uva__settle(parent, status, v, fn);
+}
+
+/* Lets go of a child still held: dropped untaken. */
+static void timeout_drop_child(uva__timeout_t *t) {
+  uva_future_t *child = t->child;
+
+  if (child == NULL)
+    return;
+  t->child = NULL;
+  child->consumer = UVA__C_DETACHED;
+  if (child->state == UVA__PENDING)
+    uva__future_cancel(child);
+  else
+    uva__future_destroy(child);
+}
+
+static void timeout_undo(uva_future_t *f) {
+  timeout_drop_child((uva__timeout_t *)f);
 }
 
 static void timeout_cancel(uva_future_t *f) {
@@ -115,6 +151,7 @@ static void timeout_cancel(uva_future_t *f) {
 }
 
 static void timeout_release(uva_future_t *f) {
+  timeout_drop_child((uva__timeout_t *)f);
   uva__future_release_held(f, sizeof(uva__timeout_t));
 }
 
@@ -123,6 +160,9 @@ static const uva__ops_t timeout_ops = {
     .cancel = timeout_cancel,
     .child = timeout_child,
     .release = timeout_release,
+    .start = timeout_start,
+    .take = timeout_take,
+    .undo = timeout_undo,
 };
 
 uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms) {
@@ -141,6 +181,7 @@ uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms) {
     return failed;
   }
   t->child = f;
+  t->base.flags |= UVA__F_LAZY; /* starts f when it has a consumer */
   uva__future_adopt(&t->base, f, 0);
   uv_timer_init(f->L->loop, &t->timer);
   uv_timer_start(&t->timer, timeout_timer_cb, ms, 0);

@@ -258,6 +258,105 @@ START_TEST(replace_allocator) {
 }
 END_TEST
 
+/* ---- the bridge hook (uva_future_on_cancel) ------------------------------ */
+
+typedef struct {
+  int calls;
+  uva_future_t *f;
+  int resolve_status; /* what a resolve from inside the hook returned */
+} hook_rec;
+
+static void on_cancel_resolve(uva_future_t *f, void *data) {
+  hook_rec *h = data;
+  h->calls++;
+  h->f = f;
+  /* the producer may settle it from the hook itself */
+  h->resolve_status = uva_future_resolve(f, malloc(8), count_free);
+}
+
+START_TEST(on_cancel_by_timeout) {
+  LOOP_INIT(loop);
+  hook_rec h = {0, NULL, 0};
+  uva_future_t *f = uva_future_new(loop);
+  frees = 0;
+  ck_assert_int_eq(uva_future_on_cancel(f, on_cancel_resolve, &h), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_timeout(f, 5), NULL), UV_ETIMEDOUT);
+  ck_assert_int_eq(h.calls, 1);
+  ck_assert_ptr_eq(h.f, f);
+  ck_assert_int_eq(h.resolve_status, UV_ECANCELED);
+  ck_assert_int_eq(frees, 1); /* the late value was freed */
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+static void on_cancel_count(uva_future_t *f, void *data) {
+  (void)f;
+  ((hook_rec *)data)->calls++;
+}
+
+START_TEST(on_cancel_by_free_and_select) {
+  LOOP_INIT(loop);
+  hook_rec h1 = {0, NULL, 0}, h2 = {0, NULL, 0};
+  uva_future_t *a = uva_future_new(loop), *b = uva_future_new(loop);
+  uva_future_t *fs[2];
+  uva_result_t w;
+  ck_assert_int_eq(uva_future_on_cancel(a, on_cancel_count, &h1), 0);
+  ck_assert_int_eq(uva_future_on_cancel(b, on_cancel_count, &h2), 0);
+  /* b loses a select against a ready future: its producer hears of it */
+  fs[0] = uva_ready_u64(loop, 7);
+  fs[1] = b;
+  ck_assert_int_eq(uva_block_on(loop, uva_select(loop, fs, 2, &w), NULL), 0);
+  ck_assert_int_eq(w.status, 0);
+  ck_assert_int_eq(h2.calls, 1);
+  ck_assert_int_eq(uva_future_resolve_u64(b, 1), UV_ECANCELED);
+  /* a is freed while pending */
+  uva_future_free(a);
+  ck_assert_int_eq(h1.calls, 1);
+  ck_assert_int_eq(uva_future_reject(a, UV_EIO), UV_ECANCELED);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(on_cancel_not_called_when_resolved) {
+  LOOP_INIT(loop);
+  hook_rec h = {0, NULL, 0};
+  uva_future_t *f = uva_future_new(loop);
+  uva_value_t v;
+  ck_assert_int_eq(uva_future_on_cancel(f, on_cancel_count, &h), 0);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 42), 0);
+  ck_assert_int_eq(uva_block_on(loop, f, &v), 0);
+  ck_assert_uint_eq(v.u64, 42);
+  ck_assert_int_eq(h.calls, 0);
+  /* a hook removed with cb NULL is not called */
+  f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_on_cancel(f, on_cancel_count, &h), 0);
+  ck_assert_int_eq(uva_future_on_cancel(f, NULL, NULL), 0);
+  uva_future_free(f);
+  ck_assert_int_eq(h.calls, 0);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 1), UV_ECANCELED);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(on_cancel_bad_input) {
+  LOOP_INIT(loop);
+  hook_rec h = {0, NULL, 0};
+  uva_future_t *r = uva_ready_u64(loop, 1), *f = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_on_cancel(NULL, on_cancel_count, &h), UV_EINVAL);
+  ck_assert_int_eq(uva_future_on_cancel(r, on_cancel_count, &h), UV_EINVAL);
+  ck_assert_int_eq(uva_future_on_cancel(uva_failed(NULL, UV_EIO),
+                                        on_cancel_count, &h),
+                   UV_EINVAL);
+  ck_assert_int_eq(uva_future_cancel(f), 0);
+  ck_assert_int_eq(uva_future_on_cancel(f, on_cancel_count, &h), UV_EBUSY);
+  ck_assert_int_eq(h.calls, 0);
+  ck_assert_int_eq(uva_future_resolve_u64(f, 1), UV_ECANCELED);
+  uva_future_free(f);
+  uva_future_free(r);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("future");
   TCase *tc = tcase_create("core");
@@ -275,6 +374,10 @@ static Suite *suite(void) {
   tcase_add_test(tc, result_free);
   tcase_add_test(tc, then_order);
   tcase_add_test(tc, replace_allocator);
+  tcase_add_test(tc, on_cancel_by_timeout);
+  tcase_add_test(tc, on_cancel_by_free_and_select);
+  tcase_add_test(tc, on_cancel_not_called_when_resolved);
+  tcase_add_test(tc, on_cancel_bad_input);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -396,11 +396,13 @@ START_TEST(join_free_settled) {
   fs[0] = uva_ready(loop, malloc(4), count_free);
   uva_future_t *j = uva_join(loop, fs, 1, res);
   ck_assert_int_eq(uva_future_status(j), 0);
-  uva_future_free(j); /* the results are the caller's once it settled */
-  ck_assert_int_eq(frees, 0);
-  ck_assert_int_eq(res[0].status, 0);
-  uva_result_free(&res[0]);
+  /* Results are written when the join's own result is taken: a join
+   * freed untaken drops its children untaken (a received message would go
+   * back to its channel; here the value is freed) and writes nothing. */
+  ck_assert_int_eq(res[0].status, UVA_PENDING);
+  uva_future_free(j);
   ck_assert_int_eq(frees, 1);
+  ck_assert_int_eq(res[0].status, UVA_PENDING);
   LOOP_CLOSE_NOW(loop);
 }
 END_TEST
@@ -761,6 +763,50 @@ START_TEST(select_in_task) {
 }
 END_TEST
 
+/* Regression (issue 9): the same future twice in one join never settled
+ * (block_on returned UV_EAGAIN).  Now refused at once, every entry freed
+ * once. */
+START_TEST(join_select_refuse_duplicates) {
+  LOOP_INIT(loop);
+  uva_result_t res[3], w;
+  uva_future_t *fs[3], *a, *b;
+  frees = 0;
+  a = uva_ready(loop, malloc(4), count_free);
+  b = uva_sleep(loop, 600000);
+  fs[0] = a;
+  fs[1] = b;
+  fs[2] = a;
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, fs, 3, res), NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(frees, 1);
+  a = uva_ready(loop, malloc(4), count_free);
+  b = uva_future_new(loop);
+  fs[0] = b;
+  fs[1] = a;
+  fs[2] = b;
+  ck_assert_int_eq(uva_block_on(loop, uva_select(loop, fs, 3, &w), NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(frees, 2);
+  ck_assert_int_eq(uva_future_resolve_u64(b, 1), UV_ECANCELED);
+  /* the same shared ready future twice is two uses, not a duplicate */
+  {
+    uva_chan_t *ch;
+    int x = 1, y = 0, z = 0;
+    ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 4, &ch), 0);
+    ck_assert_int_eq(uva_chan_try_send(ch, &x), 0);
+    ck_assert_int_eq(uva_chan_try_send(ch, &x), 0);
+    fs[0] = uva_chan_recv(ch, &y);
+    fs[1] = uva_chan_recv(ch, &z);
+    ck_assert_int_eq(uva_block_on(loop, uva_join(loop, fs, 2, res), NULL), 0);
+    ck_assert_int_eq(res[0].status, 0);
+    ck_assert_int_eq(res[1].status, 0);
+    ck_assert_int_eq(y + z, 2);
+    uva_chan_free(ch);
+  }
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("join");
   TCase *tc = tcase_create("join");
@@ -799,6 +845,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, join_loopless_failed_child);
   tcase_add_test(tc, select_loopless_failed_child);
   tcase_add_test(tc, select_bad_input_frees_last_object);
+  tcase_add_test(tc, join_select_refuse_duplicates);
   suite_add_tcase(s, tc);
   return s;
 }
