@@ -245,6 +245,7 @@ struct uva__loop_s {
 
   /* lifetime */
   size_t objects; /* futures and channels alive */
+  struct uva__streams_s *streams; /* stream.c: adopted handles, scratch */
   uva_future_t ready; /* see uva__ready */
 
   /* object slabs: per size class a free list, then the unused tail of the
