@@ -13,12 +13,14 @@
  *
  *   chat [--port P] [--queue N]      a server until SIGINT or SIGTERM
  *   chat --demo [--lines N]          the server and three clients in one
- *                                    process: alice sends N lines, bob
+ *                                    process: alice sends N lines of 100
+ *                                    bytes (default 100,000), bob
  *                                    reads them all, carol never reads
  *
  * In the demo, carol reads only her welcome and then nothing: once the
- * socket buffers between her and the server are full, her writer task
- * waits in a write, her queue fills, and she is disconnected, while bob
+ * socket buffers between her and the server (a few MiB on loopback: the
+ * kernel's, and uva's write queue up to its high-water mark) are full, her
+ * writer task waits in a write, her queue fills, and she is disconnected, while bob
  * keeps getting every line in order.  alice sends in batches that bob
  * acknowledges (through a uva channel), so that bob, who reads all the
  * time, is never the one behind.  At the end the demo raises SIGINT, and
@@ -355,6 +357,7 @@ static int alice(void *arg, uva_result_t *result) {
   }
   free(buf);
   uva_await(uva_stream_close(d->alice), NULL);
+  d->alice = NULL;
   return err;
 }
 
@@ -386,6 +389,7 @@ static int bob(void *arg, uva_result_t *result) {
     printf("bob: line %u: %s\n", i, uv_strerror(err));
   }
   uva_await(uva_stream_close(d->bob), NULL);
+  d->bob = NULL;
   return err;
 }
 
@@ -406,7 +410,6 @@ static int demo(void *arg, uva_result_t *result) {
   if (err == 0) {
     fs[0] = uva_spawn(d->loop, alice, d);
     fs[1] = uva_spawn(d->loop, bob, d);
-    d->alice = d->bob = NULL; /* the tasks close them */
     err = uva_await(uva_join(d->loop, fs, 2, res), NULL);
     if (err == 0)
       err = res[0].status != 0 ? res[0].status : res[1].status;
@@ -434,7 +437,7 @@ int main(int argc, char **argv) {
   chat.loop = &loop;
   chat.queue = 64;
   d.loop = &loop;
-  d.lines = 20000;
+  d.lines = 100000;
   d.batch = 50;
   for (int i = 1; i < argc; i++) {
     unsigned long v = 0;

@@ -144,7 +144,7 @@ chat)
   # The server and three clients in one process: carol never reads and is
   # disconnected; bob gets all of alice's lines.  The joins come in order;
   # the other lines in an order that depends on timing.
-  run --demo --lines 20000
+  run --demo --lines 100000
   [ "$status" -eq 0 ] || fail "exit status $status"
   head -n 4 "$tmp/out" >"$tmp/head"
   diff -u - "$tmp/head" <<'END' || fail "the first lines differ"
@@ -160,7 +160,7 @@ carol joined
 bob joined
 alice joined
 carol disconnected: too slow (64 lines queued)
-bob got 20000 lines from alice, in order
+bob got 100000 lines from alice, in order
 alice got: bob: bye
 bob left
 alice left
