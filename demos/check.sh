@@ -280,9 +280,18 @@ existing_loop)
   diff -u "$tmp/want" "$tmp/steps" || fail "task steps wrong"
   for line in 'tick 1' 'tick 2' 'tick 3' 'tick 4' 'tick 5' \
     'task saw tick 5' 'echo: hello from a uva task' \
+    'read timed out after 20 ms; its cancel hook stopped reading' \
+    'echo: [adopted] hello from a uva task' \
+    'adopted connection: the task is done, the program closes it' \
     'tasks done, closing the timer and the server'; do
     has "$line"
   done
+  # The adopted connection is the first; the probe comes before it.
+  grep -e '^echo: ' -e '^read timed out' "$tmp/out" >"$tmp/echoes"
+  printf '%s\n' 'read timed out after 20 ms; its cancel hook stopped reading' \
+    'echo: [adopted] hello from a uva task' 'echo: hello from a uva task' \
+    >"$tmp/want"
+  diff -u "$tmp/want" "$tmp/echoes" || fail "echo lines wrong"
   # "task saw tick 5" comes after "tick 5"; nothing after the last line.
   sed -n '/^tick 5$/,$p' "$tmp/out" | grep -qxF 'task saw tick 5' ||
     fail "'task saw tick 5' before 'tick 5'"
