@@ -9,8 +9,10 @@
  *     message and waits for its echo, n requests in all; per request the
  *     latency from the write to the last byte of the echo (p50, p99);
  *     allocations counted over the second half of the requests.
- *   stream 16k: one connection, the client writes 16 KiB chunks (at most 4
- *     ahead) and checks every echoed byte; one op is one 16 KiB chunk.
+ *   stream16k: one connection, the client writes 16 KiB chunks (at most 4
+ *     ahead) and checks every echoed byte; one op is one 16 KiB chunk.  The
+ *     uva server writes with uva_stream_write (which copies), and in
+ *     stream16k-bufs with uva_stream_write_bufs from its own buffer.
  *   accept: the client connects n times (64 connects in flight) and closes
  *     each connection once connected; the server accepts and closes.
  *   idle: n connections, each server side waiting in a read (uva: a task
@@ -33,6 +35,10 @@
 #define PATTERN 251    /* stream byte k is k % PATTERN */
 
 enum { MODE_PINGPONG, MODE_STREAM, MODE_ACCEPT, MODE_IDLE };
+
+/* The uva server writes with uva_stream_write (copied), or with
+ * uva_stream_write_bufs straight from its buffer (NOCOPY). */
+#define NOCOPY 0x100
 
 /* ---- the client (raw libuv, shared) --------------------------------------- */
 
@@ -389,6 +395,7 @@ typedef struct {
   cset_t *cl;
   uva_stream_t *listener;
   int mode;
+  int nocopy;
   int failed;
 } userver_t;
 
@@ -425,7 +432,12 @@ static int uva_conn_task(void *arg, uva_result_t *result) {
     err = uva_await(uva_stream_read(s, buf, len), &v);
     if (err != 0)
       break;
-    err = uva_await(uva_stream_write(s, buf, (size_t)v.u64), NULL);
+    if (srv->nocopy) {
+      uv_buf_t b = uv_buf_init(buf, (unsigned int)v.u64);
+      err = uva_await(uva_stream_write_bufs(s, &b, 1, NULL, NULL), NULL);
+    } else {
+      err = uva_await(uva_stream_write(s, buf, (size_t)v.u64), NULL);
+    }
     if (err != 0)
       break;
   }
@@ -479,6 +491,8 @@ static int tcp_uva(bench_run_t *r, int mode, size_t conns) {
   int err;
 
   memset(&srv, 0, sizeof(srv));
+  srv.nocopy = (mode & NOCOPY) != 0;
+  mode &= ~NOCOPY;
   if (bench_loop_init(r, &loop) != 0)
     return -1;
   if (cl_init(&cl, r, &loop, mode, conns_for(mode, r->n, conns)) != 0)
@@ -664,6 +678,9 @@ static int pp1k_uva(bench_run_t *r) { return tcp_uva(r, MODE_PINGPONG, 1000); }
 static int pp1k_raw(bench_run_t *r) { return tcp_raw(r, MODE_PINGPONG, 1000); }
 static int stream_uva(bench_run_t *r) { return tcp_uva(r, MODE_STREAM, 1); }
 static int stream_raw(bench_run_t *r) { return tcp_raw(r, MODE_STREAM, 1); }
+static int stream_nc_uva(bench_run_t *r) {
+  return tcp_uva(r, MODE_STREAM | NOCOPY, 1);
+}
 static int accept_uva(bench_run_t *r) { return tcp_uva(r, MODE_ACCEPT, 0); }
 static int accept_raw(bench_run_t *r) { return tcp_raw(r, MODE_ACCEPT, 0); }
 static int idle_uva(bench_run_t *r) { return tcp_uva(r, MODE_IDLE, 0); }
@@ -681,6 +698,8 @@ const bench_case_t bench_tcp_cases[] = {
      {1.0 / 0.9, 0, 0, 0}},
     {"tcp", "stream16k", 50000, 64, stream_uva, stream_raw, "16 KiB chunk",
      NULL, {1.0 / 0.95, 0, 0, 0}},
+    {"tcp", "stream16k-bufs", 50000, 64, stream_nc_uva, stream_raw,
+     "16 KiB chunk", NULL, {1.0 / 0.95, 0, 0, 0}},
     {"tcp", "accept", 20000, 100, accept_uva, accept_raw, "connection", NULL,
      {0, 0, 0, -1}},
     {"tcp", "idle", 5000, 100, idle_uva, idle_raw, "connection",
