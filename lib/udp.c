@@ -22,6 +22,7 @@
 typedef struct uva__dgram_s uva__dgram_t;
 struct uva__dgram_s {
   uva__dgram_t *next;
+  uint64_t seq; /* arrival order: undone datagrams go back in it */
   size_t len;
   struct sockaddr_storage addr;
   char data[];
@@ -40,6 +41,7 @@ struct uva_udp_s {
   uva__dgram_t *qhead, *qtail;
   size_t qlen, qmax;
   uint64_t dropped;
+  uint64_t seq; /* datagrams kept so far */
   uva__udp_recv_t *whead, *wtail; /* started receives waiting, in order */
 };
 
@@ -166,6 +168,7 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     u->dropped++; /* no memory for it: dropped and counted, as when full */
   } else {
     d->next = NULL;
+    d->seq = u->seq++;
     d->len = (size_t)nread;
     memset(&d->addr, 0, sizeof(d->addr));
     memcpy(&d->addr, addr,
@@ -238,7 +241,9 @@ static void recv_take(uva_future_t *f) {
 }
 
 /* Destroyed untaken: the datagram goes to the first waiting receive, or back
- * to the front of the queue (even past max: it was already counted in). */
+ * into the queue in arrival order (at the front, unless other receives
+ * dropped together with it gave older ones back first), even past max: it
+ * was already counted in. */
 static void recv_undo(uva_future_t *f) {
   uva__udp_recv_t *r = (uva__udp_recv_t *)f;
   uva_udp_t *u = r->u;
@@ -254,9 +259,12 @@ static void recv_undo(uva_future_t *f) {
     recv_give(w, d);
     udp_update(u);
   } else {
-    d->next = u->qhead;
-    u->qhead = d;
-    if (u->qtail == NULL)
+    uva__dgram_t **pp = &u->qhead;
+    while (*pp != NULL && (*pp)->seq < d->seq)
+      pp = &(*pp)->next;
+    d->next = *pp;
+    *pp = d;
+    if (d->next == NULL)
       u->qtail = d;
     u->qlen++;
   }
