@@ -7,38 +7,60 @@
 #include "internal.h"
 
 #include <signal.h>
+#include <stdlib.h>
 
-/* What the signal's disposition was before uva started a handle, and what
- * libuv installed. */
-typedef struct {
+/* What each signal's disposition was before uva's first handle for it
+ * started, and what libuv installed then: dispositions are a process's, so
+ * this table is too (every loop of every thread shares it, under lock).
+ * users counts uva's handles of the signal that are started. */
+static struct {
   struct sigaction before;
   void (*libuv_handler)(int);
   int saved;
-} uva__sigsave_t;
+  unsigned users;
+} sig_table[NSIG];
+static uv_once_t sig_once = UV_ONCE_INIT;
+static uv_mutex_t sig_lock;
 
-static void sig_save(uva__sigsave_t *s, int signum) {
-  s->saved = sigaction(signum, NULL, &s->before) == 0;
+static void sig_lock_init(void) {
+  if (uv_mutex_init(&sig_lock) != 0)
+    abort();
 }
 
-static void sig_started(uva__sigsave_t *s, int signum) {
-  struct sigaction now;
-  s->libuv_handler = NULL;
-  if (sigaction(signum, NULL, &now) == 0)
-    s->libuv_handler = now.sa_handler;
+/* Before uv_signal_start: takes the lock, which sig_started gives back. */
+static void sig_save(int signum) {
+  uv_once(&sig_once, sig_lock_init);
+  uv_mutex_lock(&sig_lock);
+  if (sig_table[signum].users == 0) {
+    sig_table[signum].saved =
+        sigaction(signum, NULL, &sig_table[signum].before) == 0;
+    sig_table[signum].libuv_handler = NULL;
+  }
 }
 
-/* After the handle stopped: if libuv left SIG_DFL and the program had
- * something else of its own, that comes back. */
-static void sig_restore(uva__sigsave_t *s, int signum) {
+/* After uv_signal_start (err its result). */
+static void sig_started(int signum, int err) {
   struct sigaction now;
-  if (!s->saved || sigaction(signum, NULL, &now) != 0 ||
-      now.sa_handler != SIG_DFL || (now.sa_flags & SA_SIGINFO))
-    return;
-  if (s->before.sa_handler == SIG_DFL && !(s->before.sa_flags & SA_SIGINFO))
-    return;
-  if (s->before.sa_handler == s->libuv_handler)
-    return; /* it was libuv's: another handle had it, and has gone since */
-  sigaction(signum, &s->before, NULL);
+  if (err == 0 && sig_table[signum].users++ == 0 &&
+      sigaction(signum, NULL, &now) == 0)
+    sig_table[signum].libuv_handler = now.sa_handler;
+  uv_mutex_unlock(&sig_lock);
+}
+
+/* After the handle stopped (uv_close): once uva's last handle of signum is
+ * gone, if libuv left SIG_DFL and the program had something else of its own
+ * before, that comes back. */
+static void sig_restore(int signum) {
+  struct sigaction now;
+  uv_mutex_lock(&sig_lock);
+  if (--sig_table[signum].users == 0 && sig_table[signum].saved &&
+      sigaction(signum, NULL, &now) == 0 && now.sa_handler == SIG_DFL &&
+      !(now.sa_flags & SA_SIGINFO) &&
+      (sig_table[signum].before.sa_handler != SIG_DFL ||
+       (sig_table[signum].before.sa_flags & SA_SIGINFO)) &&
+      sig_table[signum].before.sa_handler != sig_table[signum].libuv_handler)
+    sigaction(signum, &sig_table[signum].before, NULL);
+  uv_mutex_unlock(&sig_lock);
 }
 
 /* ---- uva_signal: the next delivery -------------------------------------- */
@@ -46,7 +68,6 @@ static void sig_restore(uva__sigsave_t *s, int signum) {
 typedef struct {
   uva_future_t base;
   uv_signal_t handle;
-  uva__sigsave_t save;
 } uva__sigonce_t;
 
 static void once_close_cb(uv_handle_t *h) {
@@ -58,7 +79,7 @@ static void once_close_cb(uv_handle_t *h) {
 static void once_stop(uva__sigonce_t *s) {
   int signum = s->handle.signum;
   uva__close(s->base.L, (uv_handle_t *)&s->handle, once_close_cb);
-  sig_restore(&s->save, signum); /* uv_close stopped it */
+  sig_restore(signum); /* uv_close stopped it */
 }
 
 static void once_cb(uv_signal_t *h, int signum) {
@@ -108,8 +129,9 @@ uva_future_t *uva_signal(uv_loop_t *loop, int signum) {
     return uva__failed(L, UV_ENOMEM);
   err = uv_signal_init(loop, &s->handle);
   if (err == 0) {
-    sig_save(&s->save, signum);
+    sig_save(signum);
     err = uv_signal_start_oneshot(&s->handle, once_cb, signum);
+    sig_started(signum, err);
     if (err != 0) {
       /* the handle exists: it goes through its close callback */
       s->base.flags |= UVA__F_HELD;
@@ -117,7 +139,6 @@ uva_future_t *uva_signal(uv_loop_t *loop, int signum) {
       uva__settle_err(&s->base, err);
       return &s->base;
     }
-    sig_started(&s->save, signum);
   }
   if (err != 0) {
     failed = uva__failed(L, err);
@@ -140,7 +161,6 @@ struct uva_signal_s {
   int signum;
   uint64_t count; /* deliveries nobody has taken */
   uva__signext_t *waiter;
-  uva__sigsave_t save;
 };
 
 struct uva__signext_s {
@@ -276,15 +296,15 @@ int uva_signal_listen(uv_loop_t *loop, int signum, uva_signal_t **out) {
     return err;
   }
   sig->refs = 2; /* the user's and the handle's */
-  sig_save(&sig->save, signum);
+  sig_save(signum);
   err = uv_signal_start(&sig->handle, listen_cb, signum);
+  sig_started(signum, err);
   if (err != 0) {
     sig->closed = 1;
     uva__close(L, (uv_handle_t *)&sig->handle, sig_close_cb);
     sig_unref(sig);
     return err;
   }
-  sig_started(&sig->save, signum);
   sig_update(sig);
   *out = sig;
   return 0;
@@ -315,7 +335,7 @@ void uva_signal_free(uva_signal_t *sig) {
   n = sig->waiter;
   sig->waiter = NULL;
   uva__close(sig->L, (uv_handle_t *)&sig->handle, sig_close_cb);
-  sig_restore(&sig->save, sig->signum);
+  sig_restore(sig->signum);
   if (n != NULL)
     uva__settle_err(&n->base, UV_ECANCELED);
   sig_unref(sig);

@@ -7,6 +7,7 @@
 #include "test-util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -510,6 +511,152 @@ START_TEST(chan_misuse) {
 }
 END_TEST
 
+/* ---- io: UDP, DNS, signals, asyncfd, processes ------------------------- */
+
+START_TEST(udp_errors) {
+  LOOP_INIT(loop);
+  struct sockaddr_in a;
+  struct sockaddr_storage sa;
+  struct sockaddr unix_addr;
+  uva_udp_t *u = (uva_udp_t *)&a, *x = (uva_udp_t *)&a;
+  char buf[4];
+  uva_future_t *held;
+  memset(&unix_addr, 0, sizeof(unix_addr));
+  unix_addr.sa_family = AF_UNIX;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &a), 0);
+  /* NULLs, a family that is not IP, an unknown flag, IPV6ONLY on IPv4 */
+  ck_assert_int_eq(uva_udp_bind(NULL, (struct sockaddr *)&a, 0, &u), UV_EINVAL);
+  ck_assert_ptr_null(u);
+  ck_assert_int_eq(uva_udp_bind(loop, NULL, 0, &u), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_bind(loop, &unix_addr, 0, &u), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, 0, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, 0x40, &u), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, UVA_UDP_IPV6ONLY, &u),
+                   UV_EINVAL);
+  /* libuv's errors unchanged: a port in use */
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, 0, &u), 0);
+  ck_assert_int_eq(uva_udp_sockname(u, &sa), 0);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&sa, 0, &x), UV_EADDRINUSE);
+  ck_assert_ptr_null(x);
+  FAILS(uva_udp_send(NULL, buf, 1, (struct sockaddr *)&sa), UV_EINVAL);
+  FAILS(uva_udp_send(u, NULL, 1, (struct sockaddr *)&sa), UV_EINVAL);
+  FAILS(uva_udp_send(u, buf, 1, NULL), UV_EINVAL);
+  FAILS(uva_udp_send(u, buf, 1, &unix_addr), UV_EINVAL);
+  FAILS(uva_udp_recv(NULL, buf, 1, NULL), UV_EINVAL);
+  FAILS(uva_udp_recv(u, NULL, 1, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_set_queue(NULL, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_sockname(u, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_set_multicast_ttl(u, 256), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_join(u, NULL, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_udp_join(u, "127.0.0.1", NULL), UV_EINVAL);
+  /* freed while a future of it keeps its memory: UV_EBADF */
+  held = uva_udp_recv(u, buf, sizeof(buf), NULL);
+  uva_udp_free(u);
+  FAILS(uva_udp_send(u, buf, 1, (struct sockaddr *)&sa), UV_EBADF);
+  FAILS(uva_udp_recv(u, buf, 1, NULL), UV_EBADF);
+  ck_assert_int_eq(uva_udp_set_queue(u, 1), UV_EBADF);
+  ck_assert_int_eq(uva_udp_set_broadcast(u, 1), UV_EBADF);
+  ck_assert_int_eq(uva_block_on(loop, held, NULL), UV_ECANCELED);
+  uva_udp_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(dns_errors) {
+  LOOP_INIT(loop);
+  struct sockaddr unix_addr;
+  memset(&unix_addr, 0, sizeof(unix_addr));
+  unix_addr.sa_family = AF_UNIX;
+  FAILS(uva_getaddrinfo(NULL, "localhost", NULL, NULL), UV_EINVAL);
+  FAILS(uva_getaddrinfo(loop, NULL, NULL, NULL), UV_EINVAL);
+  FAILS(uva_getnameinfo(NULL, &unix_addr, 0), UV_EINVAL);
+  FAILS(uva_getnameinfo(loop, NULL, 0), UV_EINVAL);
+  FAILS(uva_getnameinfo(loop, &unix_addr, 0), UV_EINVAL);
+  uva_freeaddrinfo(NULL);
+  uva_nameinfo_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(signal_errors) {
+  LOOP_INIT(loop);
+  uva_signal_t *sig = (uva_signal_t *)&loop;
+  int bad[] = {0, -1, SIGKILL, SIGSTOP, NSIG};
+  size_t i;
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    FAILS(uva_signal(loop, bad[i]), UV_EINVAL);
+    ck_assert_int_eq(uva_signal_listen(loop, bad[i], &sig), UV_EINVAL);
+    ck_assert_ptr_null(sig);
+  }
+  FAILS(uva_signal(NULL, SIGUSR1), UV_EINVAL);
+  ck_assert_int_eq(uva_signal_listen(NULL, SIGUSR1, &sig), UV_EINVAL);
+  ck_assert_int_eq(uva_signal_listen(loop, SIGUSR1, NULL), UV_EINVAL);
+  FAILS(uva_signal_next(NULL), UV_EINVAL);
+  uva_signal_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(asyncfd_errors) {
+  LOOP_INIT(loop);
+  uva_asyncfd_t *a = (uva_asyncfd_t *)&loop;
+  int fd = open("/dev/null", O_RDONLY);
+  char path[] = "/tmp/uva-badinput-XXXXXX";
+  int file = mkstemp(path);
+  ck_assert_int_ge(file, 0);
+  unlink(path);
+  ck_assert_int_eq(uva_asyncfd_new(NULL, fd, &a), UV_EINVAL);
+  ck_assert_ptr_null(a);
+  ck_assert_int_eq(uva_asyncfd_new(loop, fd, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_asyncfd_new(loop, -1, &a), UV_EBADF);
+  ck_assert_int_eq(uva_asyncfd_new(loop, 4000, &a), UV_EBADF);
+  ck_assert_int_eq(uva_asyncfd_new(loop, file, &a), UV_EPERM);
+  FAILS(uva_asyncfd_readable(NULL), UV_EINVAL);
+  FAILS(uva_asyncfd_writable(NULL), UV_EINVAL);
+  uva_asyncfd_free(NULL);
+  close(file);
+  close(fd);
+  DONE(loop);
+}
+END_TEST
+
+START_TEST(process_errors) {
+  LOOP_INIT(loop);
+  char *args[] = {"sh", "-c", "exit 0", NULL};
+  uva_process_opts_t o;
+  uva_process_t *p = (uva_process_t *)&o;
+  memset(&o, 0, sizeof(o));
+  o.file = "sh";
+  o.args = args;
+  ck_assert_int_eq(uva_process_spawn(NULL, &o, &p), UV_EINVAL);
+  ck_assert_ptr_null(p);
+  ck_assert_int_eq(uva_process_spawn(loop, NULL, &p), UV_EINVAL);
+  ck_assert_int_eq(uva_process_spawn(loop, &o, NULL), UV_EINVAL);
+  o.flags = 0x100;
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_EINVAL);
+  o.flags = 0;
+  o.stdio[2] = (uva_stdio_t)9;
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_EINVAL);
+  o.stdio[2] = UVA_STDIO_PIPE;
+  o.file = NULL;
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_EINVAL);
+  /* a missing program or cwd: uv_spawn's UV_ENOENT, the pipe freed */
+  o.file = "/no/such/program";
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_ENOENT);
+  ck_assert_ptr_null(p);
+  o.file = "sh";
+  o.cwd = "/no/such/dir";
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), UV_ENOENT);
+  ck_assert_ptr_null(uva_process_stream(NULL, 1));
+  ck_assert_ptr_null(uva_process_take_stream(NULL, 1));
+  ck_assert_int_eq(uva_process_pid(NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_process_kill(NULL, SIGTERM), UV_EINVAL);
+  FAILS(uva_process_wait(NULL), UV_EINVAL);
+  uva_process_free(NULL);
+  DONE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("badinput");
   TCase *tc = tcase_create("core");
@@ -529,6 +676,11 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_on_nothing_left);
   tcase_add_test(tc, fs_errors);
   tcase_add_test(tc, chan_misuse);
+  tcase_add_test(tc, udp_errors);
+  tcase_add_test(tc, dns_errors);
+  tcase_add_test(tc, signal_errors);
+  tcase_add_test(tc, asyncfd_errors);
+  tcase_add_test(tc, process_errors);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -13,6 +13,9 @@
 #include "test-util.h"
 
 #include <execinfo.h>
+#include <netdb.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -626,6 +629,121 @@ static int sc_idle_handles(uv_loop_t *loop) {
   return c.err;
 }
 
+/* ---- io: UDP, DNS, signals, asyncfd, processes ------------------------- */
+
+/* uva_udp_bind, _send, _recv, _free.  A datagram that found no memory is
+ * dropped and counted: the receive then times out, which reports it. */
+static int sc_udp(uv_loop_t *loop) {
+  struct sockaddr_in a;
+  struct sockaddr_storage sa;
+  uva_udp_t *s = NULL, *c = NULL;
+  uint32_t x = 5, got = 0;
+  uva_value_t v;
+  int err;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &a), 0);
+  err = uva_udp_bind(loop, (struct sockaddr *)&a, 0, &s);
+  if (err == 0)
+    err = uva_udp_bind(loop, (struct sockaddr *)&a, 0, &c);
+  if (err == 0)
+    err = uva_udp_sockname(s, &sa);
+  if (err == 0)
+    err = uva_block_on(loop, uva_udp_send(c, &x, sizeof(x), (struct sockaddr *)&sa), &v);
+  if (err == 0) {
+    err = uva_block_on(loop, uva_timeout(uva_udp_recv(s, &got, sizeof(got), NULL), 2000), &v);
+    if (err == UV_ETIMEDOUT && uva_udp_dropped(s) > 0)
+      err = UV_ENOMEM;
+    else if (err == 0)
+      ck_assert_uint_eq(got, 5);
+  }
+  uva_udp_free(s);
+  uva_udp_free(c);
+  return err;
+}
+
+/* uva_getaddrinfo and uva_getnameinfo (numeric: no network). */
+static int sc_dns(uv_loop_t *loop) {
+  struct addrinfo h;
+  struct sockaddr_in a;
+  uva_value_t v;
+  memset(&h, 0, sizeof(h));
+  h.ai_family = AF_INET;
+  h.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  TRY(uva_block_on(loop, uva_getaddrinfo(loop, "127.0.0.1", "80", &h), &v));
+  ck_assert_ptr_nonnull(v.ptr);
+  uva_freeaddrinfo(v.ptr);
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 80, &a), 0);
+  TRY(uva_block_on(loop, uva_getnameinfo(loop, (struct sockaddr *)&a,
+                                         NI_NUMERICHOST | NI_NUMERICSERV), &v));
+  ck_assert_str_eq(((uva_nameinfo_t *)v.ptr)->host, "127.0.0.1");
+  uva_nameinfo_free(v.ptr);
+  return 0;
+}
+
+/* uva_signal, uva_signal_listen, _next, _free. */
+static int sc_signal(uv_loop_t *loop) {
+  uva_signal_t *sig;
+  uva_future_t *f = uva_signal(loop, SIGUSR1);
+  uva_value_t v;
+  int err = uva_future_status(f);
+  if (err == UV_ENOMEM) {
+    uva_future_free(f);
+    return err;
+  }
+  uv_kill(getpid(), SIGUSR1);
+  TRY(uva_block_on(loop, f, &v));
+  ck_assert_int_eq(v.i64, SIGUSR1);
+  TRY(uva_signal_listen(loop, SIGUSR1, &sig));
+  uv_kill(getpid(), SIGUSR1);
+  err = uva_block_on(loop, uva_signal_next(sig), &v);
+  uva_signal_free(sig);
+  TRY(err);
+  ck_assert_uint_eq(v.u64, 1);
+  return 0;
+}
+
+/* uva_asyncfd_new, _readable, _writable, _free. */
+static int sc_asyncfd(uv_loop_t *loop) {
+  int sv[2], err;
+  uva_asyncfd_t *a;
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  err = uva_asyncfd_new(loop, sv[0], &a);
+  if (err == 0) {
+    err = uva_block_on(loop, uva_asyncfd_writable(a), NULL);
+    ck_assert_int_eq(write(sv[1], "x", 1), 1);
+    if (err == 0)
+      err = uva_block_on(loop, uva_asyncfd_readable(a), NULL);
+    uva_asyncfd_free(a);
+  }
+  close(sv[0]);
+  close(sv[1]);
+  return err;
+}
+
+/* uva_process_spawn with a stdout pipe, read to the end, _wait, _free. */
+static int sc_process(uv_loop_t *loop) {
+  char *args[] = {"sh", "-c", "echo hi", NULL};
+  uva_process_opts_t o;
+  uva_process_t *p;
+  uva_value_t v;
+  int err;
+  memset(&o, 0, sizeof(o));
+  o.file = "sh";
+  o.args = args;
+  o.stdio[1] = UVA_STDIO_PIPE;
+  o.flags = UVA_PROCESS_KILL_ON_FREE;
+  TRY(uva_process_spawn(loop, &o, &p));
+  err = uva_block_on(loop, uva_stream_read_until(uva_process_stream(p, 1), '\n', 64), &v);
+  if (err == 0) {
+    ck_assert_uint_eq(((uva_buf_t *)v.ptr)->len, 3);
+    uva_buf_free(v.ptr);
+    err = uva_block_on(loop, uva_process_wait(p), &v);
+    if (err == 0)
+      ck_assert_int_eq(UVA_EXIT_STATUS(v.u64), 0);
+  }
+  uva_process_free(p);
+  return err;
+}
+
 /* ---- the driver --------------------------------------------------------- */
 
 typedef struct {
@@ -650,6 +768,11 @@ static const scenario_t scenarios[] = {
     {"chan send_blocking", sc_chan_thread},
     {"poll+wakers", sc_poll},
     {"idle handles", sc_idle_handles},
+    {"udp", sc_udp},
+    {"dns", sc_dns},
+    {"signal", sc_signal},
+    {"asyncfd", sc_asyncfd},
+    {"process", sc_process},
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 

@@ -18,8 +18,10 @@ typedef struct uva_asyncfd_s uva_asyncfd_t;
  * may watch it meanwhile (libuv allows one per descriptor).  Nothing is
  * watched until a future asks.
  * Errors: UV_EINVAL (loop or out NULL); UV_EBADF (fd < 0 or not open);
- * UV_EEXIST (fd is already watched on this loop); UV_EPERM (a regular file,
- * which epoll cannot watch); UV_ENOMEM.
+ * UV_EEXIST (a libuv handle of this loop watches fd now, such as another
+ * watcher with a pending future: libuv sees only started watchers, so two
+ * watchers of one fd that are both idle are not detected, and must not be
+ * made); UV_EPERM (a regular file, which epoll cannot watch); UV_ENOMEM.
  * Ownership: the caller frees *out with uva_asyncfd_free, before closing
  * fd. */
 UVA_EXTERN int uva_asyncfd_new(uv_loop_t *loop, int fd, uva_asyncfd_t **out);
