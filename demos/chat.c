@@ -287,8 +287,8 @@ static int serve(void *arg, uva_result_t *result) {
     uva_await(chat->all_gone, NULL);
     chat->all_gone = NULL;
   }
-  printf("chat: %u clients served, %u disconnected as too slow\n",
-         chat->served, chat->kicked);
+  printf("chat: %u client%s served, %u disconnected as too slow\n",
+         chat->served, chat->served == 1 ? "" : "s", chat->kicked);
   return err;
 }
 
