@@ -16,9 +16,10 @@
  *
  * Every echo is checked byte for byte; the client prints what it checked,
  * then the requests per second (the only line that varies from run to
- * run).  --hold instead makes one connection, checks one echo, prints
- * "holding the connection open" and waits until the server closes it (for
- * the shutdown and idle-timeout tests). */
+ * run).  --hold instead makes one connection, checks --requests echoes (1
+ * unless given; 0 is allowed), prints "holding the connection open" and
+ * waits until the server closes it (for the shutdown and idle-timeout
+ * tests). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ typedef struct {
   unsigned clients, requests;
   size_t size;
   int hold;
+  int requests_set;
   uint64_t echoes; /* checked, in all */
   int bad;         /* an echo differed */
 } opts_t;
@@ -92,7 +94,8 @@ static int client(void *arg, uva_result_t *result) {
   uva_tcp_nodelay(s, 1);
   if (o->hold) {
     char byte;
-    err = echo_once(o, s, a->id, 0, out, in);
+    for (unsigned r = 0; r < o->requests && err == 0; r++)
+      err = echo_once(o, s, a->id, r, out, in);
     if (err != 0)
       goto done;
     printf("holding the connection open\n");
@@ -143,14 +146,14 @@ static int parse(int argc, char **argv, opts_t *o) {
       o->port = (uint16_t)v;
     else if (strcmp(a, "--clients") == 0 && v > 0 && v <= 10000)
       o->clients = (unsigned)v;
-    else if (strcmp(a, "--requests") == 0 && v > 0)
-      o->requests = (unsigned)v;
+    else if (strcmp(a, "--requests") == 0 && v <= 100000000)
+      o->requests = (unsigned)v, o->requests_set = 1;
     else if (strcmp(a, "--size") == 0 && v >= 16 && v <= (1u << 20))
       o->size = (size_t)v;
     else
       return -1;
   }
-  return 0;
+  return o->requests > 0 || o->hold ? 0 : -1; /* 0 only with --hold */
 }
 
 int main(int argc, char **argv) {
@@ -174,8 +177,11 @@ int main(int argc, char **argv) {
                     "[--requests M] [--size B] [--hold]\n");
     return 2;
   }
-  if (o.hold)
+  if (o.hold) {
     o.clients = 1;
+    if (!o.requests_set)
+      o.requests = 1;
+  }
   setvbuf(stdout, NULL, _IOLBF, 0);
   tasks = calloc(o.clients, sizeof(*tasks));
   results = calloc(o.clients, sizeof(*results));
