@@ -25,9 +25,12 @@
  *     read bridge registers a cancel hook (uva_future_on_cancel): a read
  *     that times out (the client first reads before it has sent anything,
  *     with a 20 ms timeout) stops libuv's reading there and then.
- * When all three are done (uva_join, then uva_future_then) a callback
- * closes the program's timer and server, uv_run returns because nothing is
- * left, and uv_loop_close returns 0: uva left nothing behind.
+ * A fourth task, spawned from the connection callback and detached, serves
+ * the adopted connection.  When the three are done (uva_join, then
+ * uva_future_then) a callback closes the program's timer and server;
+ * uv_run returns once nothing is left (the adopted handle, handed back,
+ * closed by the program), and uv_loop_close returns 0: uva left nothing
+ * behind.
  */
 #include <stdio.h>
 #include <stdlib.h>
