@@ -1,55 +1,295 @@
-/* Bounded channels of fixed-size messages.  The loop side (send, recv, try_*,
- * close) works on a ring buffer that only the loop's thread touches, so it
- * takes no lock.  Other threads (uva_chan_send_blocking) put messages into a
- * staging ring of the same capacity under a mutex; the loop moves them into
- * the channel when a receiver needs them, and a thread wakes the loop through
- * uv_async_send only when a receiver is parked and no wake-up is already on
- * its way. */
+/* Bounded channels of fixed-size messages, exactly once.
+ *
+ * One ring of cap slots holds every message in the channel, whoever sent it,
+ * so a channel never holds more than its capacity.  Sends and receives are
+ * lazy futures (they act when consumed).  A receive that completes reserves
+ * its message in the ring instead of removing it: the message is copied to
+ * the caller's out and removed only when the receive's result is taken, and
+ * goes back to the channel, in its place, when the receive is dropped
+ * untaken.  Reserved messages count against the capacity until then.
+ *
+ * While only the loop's thread uses a channel, no operation takes a lock.
+ * The first call from another thread (uva_chan_send_blocking,
+ * uva_chan_recv_blocking, uva_chan_close, uva_chan_len) switches the channel
+ * for good to a mode in which every operation takes the channel's mutex.
+ * The switch needs no help from the loop: the loop marks each lock-free
+ * operation as busy and then looks at the mode with only a compiler barrier;
+ * the thread sets the mode, runs a process-wide barrier (membarrier), then
+ * waits for the loop to leave a busy operation (asymmetric Dekker: the loop
+ * pays no fence per message).  Where membarrier is missing the loop uses a
+ * full fence instead.
+ *
+ * Futures are never settled while the channel is busy or locked: operations
+ * collect them and settle them after leaving, since settling may run code
+ * (a select dropping its other branches) that uses the same channel. */
 #include "internal.h"
 
+#include <sched.h>
 #include <string.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#endif
+
+enum { S_AVAIL = 0, S_RESERVED = 1, S_GAP = 2 };
+
+typedef struct uva__recv_s uva__recv_t;
 
 struct uva_chan_s {
   uva__loop_t *L;
   size_t elem;
   size_t cap;
   char *ring;
-  size_t head;
-  size_t count;
+  uint8_t *state; /* per slot; all S_AVAIL while nres == 0 */
+  size_t head;    /* slot of the oldest message */
+  size_t count;   /* occupied slots from head: messages, reserved or not */
+  size_t nres;    /* reserved slots and gaps (taken out of order) */
+  size_t scan;    /* no S_AVAIL slot before this offset from head */
   int closed;
-  uva_future_t *send_head, *send_tail; /* senders waiting for room */
-  uva_future_t *recv_head, *recv_tail; /* receivers waiting for a message */
+  int dead;    /* uva_chan_free was called: only futures keep it */
+  size_t refs; /* the caller's handle (until freed) and each future */
+  uva_free_cb elem_free; /* frees what a message points to, or NULL */
+  uva_future_t *send_head, *send_tail; /* loop senders waiting for room */
+  uva_future_t *recv_head, *recv_tail; /* loop receivers waiting */
+  uva__recv_t *holders; /* settled receives holding a reserved slot */
+  int strong, weak;     /* the remote waits this channel holds */
 
-  /* the side other threads use */
-  uv_mutex_t rlock;
-  uv_cond_t rcond;
-  char *stage;         /* cap messages, made by the first thread sender */
-  size_t shead;        /* guarded by rlock, as are the next four */
-  size_t scount;
-  int rclosed;
+  /* the side of other threads */
+  atomic_int busy;     /* the loop is inside a lock-free operation */
+  atomic_int threaded; /* locked mode: another thread has used it */
+  uv_mutex_t lock;
+  uv_cond_t room;      /* threads waiting for room */
+  uv_cond_t msgs;      /* threads waiting for a message */
+  int tsend, trecv;    /* threads blocked on room, on a message */
   int notified;        /* a wake-up is on its way to the loop */
-  int blocked;         /* threads waiting for room */
-  atomic_size_t staged; /* scount, readable without the lock */
-  atomic_int parked;    /* receivers are waiting on the loop */
-  atomic_int threaded;  /* a thread has sent (stage is made) */
-  int waiting;          /* loop side: parked, and holding a remote wait */
   uva__remote_t remote;
 };
 
 typedef struct {
   uva_future_t base;
   uva_chan_t *ch;
-  size_t size; /* of this object: the channel may be gone when it is freed */
+  uva_free_cb elem_free;
+  size_t size; /* of this object */
   char msg[];
 } uva__send_t;
 
-typedef struct {
+struct uva__recv_s {
   uva_future_t base;
   uva_chan_t *ch;
   void *out;
-} uva__recv_t;
+  size_t slot;               /* the reserved slot, once settled with 0 */
+  uva__recv_t *hnext, *hprev; /* ch->holders */
+};
 
-/* ---- waiter lists ------------------------------------------------------- */
+#define F_SENT (UVA__F_KIND0 << 0) /* a send's message is in the channel */
+#define F_HOLD (UVA__F_KIND0 << 1) /* a receive holds a reserved slot */
+
+/* Futures to settle once the channel is left: linked through next, the
+ * status kept in status meanwhile. */
+typedef struct {
+  uva_future_t *head, *tail;
+} done_t;
+
+static void done_add(done_t *d, uva_future_t *f, int status) {
+  f->status = status;
+  f->next = NULL;
+  if (d->tail != NULL)
+    d->tail->next = f;
+  else
+    d->head = f;
+  d->tail = f;
+}
+
+static void done_settle(done_t *d) {
+  uva_future_t *f;
+
+  while ((f = d->head) != NULL) {
+    d->head = f->next;
+    f->next = NULL;
+    uva__settle_err(f, f->status);
+  }
+}
+
+/* ---- lock-free or locked ------------------------------------------------ */
+
+static uv_once_t mb_once = UV_ONCE_INIT;
+static int mb_ok; /* membarrier (private expedited) is usable */
+static atomic_int mb_fallback;
+
+static void mb_init(void) {
+#if defined(__linux__) && defined(SYS_membarrier)
+  long q = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0,
+              0) == 0)
+    mb_ok = 1;
+#endif
+  if (!mb_ok)
+    atomic_store(&mb_fallback, 1);
+}
+
+/* The thread side's barrier: every thread of the process has run a full
+ * memory barrier when it returns. */
+static void heavy_fence(void) {
+#if defined(__linux__) && defined(SYS_membarrier)
+  if (mb_ok &&
+      syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+    return;
+#endif
+  atomic_thread_fence(memory_order_seq_cst); /* the loop fences too */
+}
+
+/* Loop thread: enters an operation.  Returns 1 when the channel is locked
+ * (locked mode), 0 when the operation runs lock-free. */
+static inline int lenter(uva_chan_t *ch) {
+  atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
+  if (uva__unlikely(atomic_load_explicit(&mb_fallback, memory_order_relaxed)))
+    atomic_thread_fence(memory_order_seq_cst);
+  else
+    atomic_signal_fence(memory_order_seq_cst);
+  if (uva__likely(!atomic_load_explicit(&ch->threaded, memory_order_relaxed)))
+    return 0;
+  atomic_store_explicit(&ch->busy, 0, memory_order_release);
+  uv_mutex_lock(&ch->lock);
+  return 1;
+}
+
+static inline void lleave(uva_chan_t *ch, int locked) {
+  if (locked)
+    uv_mutex_unlock(&ch->lock);
+  else
+    atomic_store_explicit(&ch->busy, 0, memory_order_release);
+}
+
+/* Another thread: locks the channel, switching it to locked mode first if
+ * it is not there yet. */
+static void tenter(uva_chan_t *ch) {
+  uv_mutex_lock(&ch->lock);
+  if (atomic_load_explicit(&ch->threaded, memory_order_relaxed))
+    return;
+  atomic_store_explicit(&ch->threaded, 1, memory_order_relaxed);
+  heavy_fence();
+  while (atomic_load_explicit(&ch->busy, memory_order_acquire))
+    sched_yield(); /* the loop is inside one operation: it ends soon */
+}
+
+/* ---- the ring ----------------------------------------------------------- */
+
+static inline size_t slot_of(const uva_chan_t *ch, size_t off) {
+  size_t i = ch->head + off;
+  return i >= ch->cap ? i - ch->cap : i;
+}
+
+static inline char *slot_ptr(const uva_chan_t *ch, size_t slot) {
+  return ch->ring + slot * ch->elem;
+}
+
+/* Copies one message: the common sizes as single moves. */
+static inline void msg_copy(void *dst, const void *src, size_t elem) {
+  switch (elem) {
+  case 8:
+    memcpy(dst, src, 8);
+    break;
+  case 4:
+    memcpy(dst, src, 4);
+    break;
+  case 16:
+    memcpy(dst, src, 16);
+    break;
+  default:
+    memcpy(dst, src, elem);
+  }
+}
+
+static inline int has_room(const uva_chan_t *ch) { return ch->count < ch->cap; }
+
+/* Loop thread: the channel is closed (read under the lock in locked mode). */
+static int ch_closed(uva_chan_t *ch) {
+  int locked = lenter(ch), closed = ch->closed;
+  lleave(ch, locked);
+  return closed;
+}
+
+static inline void ring_push(uva_chan_t *ch, const void *msg) {
+  size_t s = slot_of(ch, ch->count);
+  msg_copy(slot_ptr(ch, s), msg, ch->elem);
+  ch->state[s] = S_AVAIL;
+  ch->count++;
+}
+
+/* Offset of the oldest message no receive holds, or count when none. */
+static inline size_t first_avail(uva_chan_t *ch) {
+  size_t off;
+
+  if (uva__likely(ch->nres == 0))
+    return 0;
+  for (off = ch->scan; off < ch->count; off++)
+    if (ch->state[slot_of(ch, off)] == S_AVAIL)
+      break;
+  ch->scan = off;
+  return off;
+}
+
+static inline int has_avail(uva_chan_t *ch) {
+  return first_avail(ch) < ch->count;
+}
+
+/* Drops the front slot and the gaps behind it. */
+static void pop_front(uva_chan_t *ch) {
+  do {
+    if (ch->state[ch->head] != S_AVAIL)
+      ch->nres--;
+    ch->state[ch->head] = S_AVAIL;
+    if (++ch->head == ch->cap)
+      ch->head = 0;
+    ch->count--;
+    if (ch->scan > 0)
+      ch->scan--;
+  } while (ch->count > 0 && ch->nres > 0 && ch->state[ch->head] == S_GAP);
+  if (ch->nres == 0)
+    ch->scan = 0;
+}
+
+/* Removes the message at slot (held or available): the front one leaves the
+ * ring, another one leaves a gap until those before it have gone. */
+static void remove_slot(uva_chan_t *ch, size_t slot) {
+  if (slot == ch->head) {
+    pop_front(ch);
+    return;
+  }
+  if (ch->state[slot] == S_AVAIL)
+    ch->nres++;
+  ch->state[slot] = S_GAP;
+}
+
+/* Takes the oldest available message into out (there is one). */
+static inline void take_avail(uva_chan_t *ch, void *out) {
+  size_t s = slot_of(ch, first_avail(ch));
+  msg_copy(out, slot_ptr(ch, s), ch->elem);
+  remove_slot(ch, s);
+}
+
+/* Reserves the oldest available message (there is one); returns its slot. */
+static size_t reserve(uva_chan_t *ch) {
+  size_t off = first_avail(ch), s = slot_of(ch, off);
+  ch->state[s] = S_RESERVED;
+  ch->nres++;
+  ch->scan = off + 1;
+  return s;
+}
+
+/* A reserved message becomes available again, in its place. */
+static void unreserve(uva_chan_t *ch, size_t slot) {
+  size_t off = slot >= ch->head ? slot - ch->head : slot + ch->cap - ch->head;
+  ch->state[slot] = S_AVAIL;
+  if (--ch->nres == 0)
+    ch->scan = 0;
+  else if (off < ch->scan)
+    ch->scan = off;
+}
+
+/* ---- waiters ------------------------------------------------------------- */
 
 static void list_push(uva_future_t **head, uva_future_t **tail,
                       uva_future_t *f) {
@@ -85,268 +325,358 @@ static void list_remove(uva_future_t **head, uva_future_t **tail,
     }
 }
 
-/* ---- the loop side ------------------------------------------------------ */
-
-/* Copies one message: the common sizes as single moves. */
-static inline void msg_copy(void *dst, const void *src, size_t elem) {
-  switch (elem) {
-  case 8:
-    memcpy(dst, src, 8);
-    break;
-  case 4:
-    memcpy(dst, src, 4);
-    break;
-  case 16:
-    memcpy(dst, src, 16);
-    break;
-  default:
-    memcpy(dst, src, elem);
-  }
+static void hold_add(uva_chan_t *ch, uva__recv_t *r) {
+  r->hprev = NULL;
+  r->hnext = ch->holders;
+  if (ch->holders != NULL)
+    ch->holders->hprev = r;
+  ch->holders = r;
+  r->base.flags |= F_HOLD;
 }
 
-static inline __attribute__((always_inline)) void ring_push(uva_chan_t *ch,
-                                                           const void *msg) {
-  size_t i = ch->head + ch->count;
-  if (i >= ch->cap)
-    i -= ch->cap;
-  msg_copy(ch->ring + i * ch->elem, msg, ch->elem);
-  ch->count++;
+static void hold_remove(uva_chan_t *ch, uva__recv_t *r) {
+  if (r->hprev != NULL)
+    r->hprev->hnext = r->hnext;
+  else
+    ch->holders = r->hnext;
+  if (r->hnext != NULL)
+    r->hnext->hprev = r->hprev;
+  r->hnext = r->hprev = NULL;
+  r->base.flags &= ~F_HOLD;
 }
 
-static inline __attribute__((always_inline)) void ring_pop(uva_chan_t *ch,
-                                                          void *out) {
-  msg_copy(out, ch->ring + ch->head * ch->elem, ch->elem);
-  if (++ch->head == ch->cap)
-    ch->head = 0;
-  ch->count--;
-}
-
-/* The first receiver waits: wake-ups from other threads are needed now.
- * Returns 0 or the error of opening uva's async handle. */
-static int park(uva_chan_t *ch) {
+/* Holds the remote waits the loop's waiters need: a waiting receiver may be
+ * served by another thread, so it keeps uv_run alive (and the async handle
+ * open); a waiting sender does so once threads use the channel, and before
+ * that only keeps the handle open (a thread's first call can then wake the
+ * loop) without keeping uv_run alive.  Loop thread.  Returns 0 or the error
+ * of opening the handle. */
+static int update_waits(uva_chan_t *ch) {
+  int threaded = atomic_load_explicit(&ch->threaded, memory_order_relaxed);
+  int want_strong =
+      ch->recv_head != NULL || (threaded && ch->send_head != NULL);
+  int want_weak = !want_strong && ch->send_head != NULL;
   int err;
 
-  if (ch->waiting)
-    return 0;
-  err = uva__remote_wait_begin(ch->L);
-  if (err != 0)
-    return err;
-  ch->waiting = 1;
-  /* A thread stages under rlock, then looks at parked; the loop sets parked
-   * under rlock (uva_chan_recv then looks at the staged count): the lock
-   * orders the two, so one sees the other and a thread pays no fence per
-   * message.  Until a thread has sent, even the lock is not needed: a
-   * thread's first send always wakes the loop (uva_chan_send_blocking). */
-  if (atomic_load_explicit(&ch->threaded, memory_order_relaxed)) {
-    uv_mutex_lock(&ch->rlock);
-    atomic_store_explicit(&ch->parked, 1, memory_order_relaxed);
-    uv_mutex_unlock(&ch->rlock);
-  } else {
-    atomic_store_explicit(&ch->parked, 1, memory_order_relaxed);
+  if (want_strong && !ch->strong) {
+    if ((err = uva__remote_wait_begin(ch->L)) != 0)
+      return err;
+    ch->strong = 1;
+  }
+  if (want_weak && !ch->weak) {
+    if ((err = uva__weak_wait_begin(ch->L)) != 0)
+      return err;
+    ch->weak = 1;
+  }
+  if (!want_strong && ch->strong) {
+    ch->strong = 0;
+    uva__remote_wait_end(ch->L);
+  }
+  if (!want_weak && ch->weak) {
+    ch->weak = 0;
+    uva__weak_wait_end(ch->L);
   }
   return 0;
 }
 
-/* The last waiting receiver left: the loop no longer needs wake-ups. */
-static void unpark(uva_chan_t *ch) {
-  if (!ch->waiting)
+/* Locked mode: tells blocked threads what changed. */
+static void signal_threads(uva_chan_t *ch, int locked) {
+  if (!locked)
     return;
-  ch->waiting = 0;
-  atomic_store_explicit(&ch->parked, 0, memory_order_relaxed);
-  uva__remote_wait_end(ch->L);
+  if (ch->tsend > 0 && has_room(ch))
+    uv_cond_broadcast(&ch->room);
+  if (ch->trecv > 0 && (ch->closed || has_avail(ch)))
+    uv_cond_broadcast(&ch->msgs);
 }
 
-/* Moves staged messages from other threads into the ring while it has
- * room, and lets blocked threads go on. */
-static void pull_staged(uva_chan_t *ch) {
-  size_t n, i;
-
-  uv_mutex_lock(&ch->rlock);
-  n = ch->cap - ch->count;
-  if (n > ch->scount)
-    n = ch->scount;
-  for (i = 0; i < n; i++) {
-    ring_push(ch, ch->stage + ch->shead * ch->elem);
-    if (++ch->shead == ch->cap)
-      ch->shead = 0;
-  }
-  ch->scount -= n;
-  atomic_store_explicit(&ch->staged, ch->scount, memory_order_relaxed);
-  if (ch->scount == 0)
-    ch->notified = 0;
-  if (n > 0 && ch->blocked > 0)
-    uv_cond_broadcast(&ch->rcond);
-  uv_mutex_unlock(&ch->rlock);
-}
-
-static int has_staged(uva_chan_t *ch) {
-  return atomic_load_explicit(&ch->staged, memory_order_relaxed) != 0;
-}
-
-/* Moves messages along until nothing more can move: waiting senders and
- * staged messages into the ring, the ring into waiting receivers.  After a
- * close with nothing left, receivers get UV_EOF. */
-static void pump(uva_chan_t *ch) {
+/* One step of moving things along: a waiting sender into the ring (or
+ * failed, after a close), the oldest available message reserved for the
+ * oldest waiting receiver (or UV_EOF for it, once the channel is closed and
+ * empty).  Returns the future that step completed, its status in *st, or
+ * NULL when nothing can move. */
+static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
   uva_future_t *f;
 
-  for (;;) {
-    while (ch->count < ch->cap &&
-           (f = list_pop(&ch->send_head, &ch->send_tail)) != NULL) {
+  if (ch->send_head != NULL && (ch->closed || has_room(ch))) {
+    f = list_pop(&ch->send_head, &ch->send_tail);
+    if (ch->closed) {
+      *st = UV_EPIPE;
+    } else {
       ring_push(ch, ((uva__send_t *)f)->msg);
-      uva__settle_err(f, 0);
+      f->flags |= F_SENT;
+      *st = 0;
     }
-    /* Staged messages move only into an empty ring: one swap of buffers under
-     * the lock per batch, not a locked copy per message. */
-    if (ch->count == 0 && has_staged(ch))
-      pull_staged(ch);
-    if (ch->count == 0 || ch->recv_head == NULL)
-      break;
-    while (ch->count > 0 &&
-           (f = list_pop(&ch->recv_head, &ch->recv_tail)) != NULL) {
-      ring_pop(ch, ((uva__recv_t *)f)->out);
-      if (ch->recv_head == NULL)
-        unpark(ch);
-      uva__settle_err(f, 0);
+    return f;
+  }
+  if (ch->recv_head != NULL && has_avail(ch)) {
+    uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
+    r->slot = reserve(ch);
+    hold_add(ch, r);
+    *st = 0;
+    return &r->base;
+  }
+  if (ch->recv_head != NULL && ch->closed && !has_avail(ch)) {
+    *st = UV_EOF;
+    return list_pop(&ch->recv_head, &ch->recv_tail);
+  }
+  return NULL;
+}
+
+/* Moves things along until nothing more can move, settling each future as
+ * its step completes, outside the channel: settling one may cancel another
+ * (a select dropping its other branches), which must then not take effect.
+ * Ends with the remote waits fixed and blocked threads told. */
+static void pump(uva_chan_t *ch) {
+  for (;;) {
+    int st, locked = lenter(ch);
+    uva_future_t *f = pump_one(ch, &st);
+    if (f == NULL) {
+      (void)update_waits(ch); /* only releases here: cannot fail */
+      signal_threads(ch, locked);
+      lleave(ch, locked);
+      return;
+    }
+    lleave(ch, locked);
+    uva__settle_err(f, st);
+  }
+}
+
+/* Ends a loop-side operation: leaves, settles the operation's own future
+ * (d holds at most that one) first, then moves the rest along. */
+static void finish(uva_chan_t *ch, int locked, done_t *d) {
+  lleave(ch, locked);
+  done_settle(d);
+  pump(ch);
+}
+
+/* ---- send and receive futures --------------------------------------------- */
+
+static void msg_free(uva_free_cb elem_free, void *msg) {
+  if (elem_free != NULL)
+    elem_free(msg);
+}
+
+static void send_start(uva_future_t *f) {
+  uva__send_t *s = (uva__send_t *)f;
+  uva_chan_t *ch = s->ch;
+  done_t d = {NULL, NULL};
+  int locked, err;
+
+  if (ch->dead) {
+    uva__settle_err(f, UV_ECANCELED);
+    return;
+  }
+  locked = lenter(ch);
+  if (ch->closed) {
+    done_add(&d, f, UV_EPIPE);
+  } else if (has_room(ch) && ch->send_head == NULL) {
+    ring_push(ch, s->msg);
+    f->flags |= F_SENT;
+    done_add(&d, f, 0);
+  } else {
+    list_push(&ch->send_head, &ch->send_tail, f);
+    if ((err = update_waits(ch)) != 0) {
+      list_remove(&ch->send_head, &ch->send_tail, f);
+      done_add(&d, f, err);
     }
   }
-  if (ch->closed && ch->count == 0 && !has_staged(ch) &&
-      ch->recv_head != NULL) {
-    while ((f = list_pop(&ch->recv_head, &ch->recv_tail)) != NULL)
-      uva__settle_err(f, UV_EOF);
-    unpark(ch);
-  }
+  finish(ch, locked, &d);
 }
-
-static inline __attribute__((always_inline)) int try_send(uva_chan_t *ch,
-                                                         const void *msg) {
-  uva_future_t *f;
-
-  if (ch->closed)
-    return UV_EPIPE;
-  if ((f = ch->recv_head) != NULL && ch->count == 0) {
-    /* hand the message straight to the oldest receiver */
-    list_pop(&ch->recv_head, &ch->recv_tail);
-    msg_copy(((uva__recv_t *)f)->out, msg, ch->elem);
-    if (ch->recv_head == NULL)
-      unpark(ch);
-    uva__settle_err(f, 0);
-    return 0;
-  }
-  if (ch->count == ch->cap || ch->send_head != NULL)
-    return UV_EAGAIN;
-  ring_push(ch, msg);
-  if (ch->recv_head != NULL)
-    pump(ch);
-  return 0;
-}
-
-static inline __attribute__((always_inline)) int try_recv(uva_chan_t *ch,
-                                                         void *out) {
-  if (ch->count == 0 && has_staged(ch))
-    pull_staged(ch);
-  if (ch->count == 0) {
-    if (ch->send_head != NULL)
-      pump(ch);
-    if (ch->count == 0)
-      return ch->closed && !has_staged(ch) ? UV_EOF : UV_EAGAIN;
-  }
-  ring_pop(ch, out);
-  if (ch->send_head != NULL)
-    pump(ch);
-  return 0;
-}
-
-/* ---- send and receive futures ------------------------------------------- */
 
 static void send_cancel(uva_future_t *f) {
   uva__send_t *s = (uva__send_t *)f;
-  if (s->ch != NULL)
-    list_remove(&s->ch->send_head, &s->ch->send_tail, f);
-  uva__settle_err(f, UV_ECANCELED);
+  uva_chan_t *ch = s->ch;
+  done_t d = {NULL, NULL};
+  int locked;
+
+  if (ch->dead) {
+    uva__settle_err(f, UV_ECANCELED);
+    return;
+  }
+  locked = lenter(ch);
+  list_remove(&ch->send_head, &ch->send_tail, f);
+  done_add(&d, f, UV_ECANCELED);
+  finish(ch, locked, &d);
 }
 
+/* A message that never got in is freed with the channel's element free
+ * function (ownership passed to the channel with uva_chan_send). */
+static void chan_unref(uva_chan_t *ch);
+
 static void send_release(uva_future_t *f) {
-  uva__future_free_mem(f, ((uva__send_t *)f)->size);
+  uva__send_t *s = (uva__send_t *)f;
+  uva_chan_t *ch = s->ch;
+  if (!(f->flags & F_SENT))
+    msg_free(s->elem_free, s->msg);
+  uva__future_free_mem(f, s->size);
+  chan_unref(ch);
 }
 
 static const uva__ops_t send_ops = {
     .name = "chan_send",
     .cancel = send_cancel,
     .release = send_release,
+    .start = send_start,
 };
+
+static void recv_start(uva_future_t *f) {
+  uva__recv_t *r = (uva__recv_t *)f;
+  uva_chan_t *ch = r->ch;
+  done_t d = {NULL, NULL};
+  int locked, err;
+
+  if (ch->dead) {
+    uva__settle_err(f, UV_ECANCELED);
+    return;
+  }
+  locked = lenter(ch);
+  if (ch->recv_head == NULL && has_avail(ch)) {
+    r->slot = reserve(ch);
+    hold_add(ch, r);
+    done_add(&d, f, 0);
+  } else if (ch->closed && !has_avail(ch)) {
+    done_add(&d, f, UV_EOF);
+  } else {
+    list_push(&ch->recv_head, &ch->recv_tail, f);
+    if ((err = update_waits(ch)) != 0) {
+      list_remove(&ch->recv_head, &ch->recv_tail, f);
+      done_add(&d, f, err);
+    }
+  }
+  finish(ch, locked, &d);
+}
 
 static void recv_cancel(uva_future_t *f) {
   uva__recv_t *r = (uva__recv_t *)f;
   uva_chan_t *ch = r->ch;
-  if (ch != NULL) {
-    list_remove(&ch->recv_head, &ch->recv_tail, f);
-    if (ch->recv_head == NULL)
-      unpark(ch);
+  done_t d = {NULL, NULL};
+  int locked;
+
+  if (ch->dead) {
+    uva__settle_err(f, UV_ECANCELED);
+    return;
   }
-  uva__settle_err(f, UV_ECANCELED);
+  locked = lenter(ch);
+  list_remove(&ch->recv_head, &ch->recv_tail, f);
+  done_add(&d, f, UV_ECANCELED);
+  finish(ch, locked, &d);
+}
+
+/* The receive's result is taken: its message goes to out and leaves the
+ * channel, making room. */
+static void recv_take(uva_future_t *f) {
+  uva__recv_t *r = (uva__recv_t *)f;
+  uva_chan_t *ch = r->ch;
+  done_t d = {NULL, NULL};
+  int locked;
+
+  if (!(f->flags & F_HOLD))
+    return;
+  locked = lenter(ch);
+  hold_remove(ch, r);
+  msg_copy(r->out, slot_ptr(ch, r->slot), ch->elem);
+  remove_slot(ch, r->slot);
+  finish(ch, locked, &d);
+}
+
+/* Dropped untaken: the message is available again, in its place. */
+static void recv_undo(uva_future_t *f) {
+  uva__recv_t *r = (uva__recv_t *)f;
+  uva_chan_t *ch = r->ch;
+  done_t d = {NULL, NULL};
+  int locked;
+
+  if (!(f->flags & F_HOLD))
+    return;
+  locked = lenter(ch);
+  hold_remove(ch, r);
+  unreserve(ch, r->slot);
+  finish(ch, locked, &d);
 }
 
 static void recv_release(uva_future_t *f) {
+  uva_chan_t *ch = ((uva__recv_t *)f)->ch;
   uva__future_free_mem(f, sizeof(uva__recv_t));
+  chan_unref(ch);
 }
 
 static const uva__ops_t recv_ops = {
     .name = "chan_recv",
     .cancel = recv_cancel,
     .release = recv_release,
+    .start = recv_start,
+    .take = recv_take,
+    .undo = recv_undo,
 };
 
 /* ---- the side of other threads ------------------------------------------ */
 
-/* Runs on the loop thread after a thread staged messages for a parked
- * receiver. */
-static void chan_remote_cb(uva__remote_t *r) {
-  uva_chan_t *ch = uva__container_of(r, uva_chan_t, remote);
-  pump(ch);
+/* Runs on the loop thread after a thread changed what loop waiters wait for
+ * (a message, room, the close). */
+static void chan_remote_cb(uva__remote_t *rm) {
+  uva_chan_t *ch = uva__container_of(rm, uva_chan_t, remote);
+  done_t d = {NULL, NULL};
+  int locked = lenter(ch);
+
+  ch->notified = 0;
+  finish(ch, locked, &d);
+}
+
+/* Locked, on another thread: wakes the loop if it has waiters (coalesced).
+ * Returns 1 if the caller must post the wake-up after unlocking. */
+static int need_wake(uva_chan_t *ch) {
+  if (ch->notified || (ch->send_head == NULL && ch->recv_head == NULL))
+    return 0;
+  ch->notified = 1;
+  return 1;
 }
 
 int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
-  int wake = 0, first = 0;
+  int wake;
 
   if (ch == NULL || msg == NULL || uva__on_loop_thread(ch->L))
     return UV_EINVAL;
-  uv_mutex_lock(&ch->rlock);
-  if (ch->stage == NULL && !ch->rclosed) {
-    ch->stage = uva__malloc(ch->cap * ch->elem);
-    if (ch->stage == NULL) {
-      uv_mutex_unlock(&ch->rlock);
-      return UV_ENOMEM;
-    }
-    atomic_store_explicit(&ch->threaded, 1, memory_order_relaxed);
-    first = 1;
+  tenter(ch);
+  while (!ch->closed && !has_room(ch)) {
+    ch->tsend++;
+    uv_cond_wait(&ch->room, &ch->lock);
+    ch->tsend--;
   }
-  while (!ch->rclosed && ch->scount == ch->cap) {
-    ch->blocked++;
-    uv_cond_wait(&ch->rcond, &ch->rlock);
-    ch->blocked--;
-  }
-  if (ch->rclosed) {
-    uv_mutex_unlock(&ch->rlock);
+  if (ch->closed) {
+    uv_mutex_unlock(&ch->lock);
     return UV_EPIPE;
   }
-  {
-    size_t i = ch->shead + ch->scount;
-    if (i >= ch->cap)
-      i -= ch->cap;
-    msg_copy(ch->stage + i * ch->elem, msg, ch->elem);
+  ring_push(ch, msg);
+  if (ch->trecv > 0)
+    uv_cond_signal(&ch->msgs);
+  wake = ch->recv_head != NULL && need_wake(ch);
+  uv_mutex_unlock(&ch->lock);
+  /* The channel is still there: it may not be freed before we return. */
+  if (wake)
+    uva__remote_post(ch->L, &ch->remote);
+  return 0;
+}
+
+int uva_chan_recv_blocking(uva_chan_t *ch, void *out) {
+  int wake;
+
+  if (ch == NULL || out == NULL || uva__on_loop_thread(ch->L))
+    return UV_EINVAL;
+  tenter(ch);
+  while (!has_avail(ch) && !(ch->closed && !has_avail(ch))) {
+    ch->trecv++;
+    uv_cond_wait(&ch->msgs, &ch->lock);
+    ch->trecv--;
   }
-  ch->scount++;
-  /* Publish the count and look for a parked receiver, both under rlock: the
-   * loop parks under rlock, then looks at the count (see park). */
-  atomic_store_explicit(&ch->staged, ch->scount, memory_order_relaxed);
-  if (!ch->notified &&
-      (first || atomic_load_explicit(&ch->parked, memory_order_relaxed))) {
-    ch->notified = 1;
-    wake = 1;
+  if (!has_avail(ch)) {
+    uv_mutex_unlock(&ch->lock);
+    return UV_EOF;
   }
-  uv_mutex_unlock(&ch->rlock);
-  /* Outside the lock, so that the loop never waits for a syscall of ours.
-   * The channel is still there: it may not be freed before we return. */
+  take_avail(ch, out);
+  if (ch->tsend > 0)
+    uv_cond_signal(&ch->room);
+  wake = ch->send_head != NULL && need_wake(ch);
+  uv_mutex_unlock(&ch->lock);
   if (wake)
     uva__remote_post(ch->L, &ch->remote);
   return 0;
@@ -354,16 +684,17 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
 
 /* ---- public API --------------------------------------------------------- */
 
-int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
-                 uva_chan_t **out) {
+int uva_chan_new_ex(uv_loop_t *loop, size_t elem_size, size_t capacity,
+                    uva_free_cb elem_free, uva_chan_t **out) {
   uva__loop_t *L;
   uva_chan_t *ch;
 
   if (out != NULL)
     *out = NULL;
   if (loop == NULL || out == NULL || elem_size == 0 || capacity == 0 ||
-      capacity > SIZE_MAX / elem_size)
+      capacity > (SIZE_MAX - capacity) / elem_size)
     return UV_EINVAL;
+  uv_once(&mb_once, mb_init);
   L = uva__loop_get(loop);
   if (L == NULL)
     return UV_ENOMEM;
@@ -376,19 +707,27 @@ int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
   ch->L = L;
   ch->elem = elem_size;
   ch->cap = capacity;
-  ch->ring = uva__malloc(capacity * elem_size);
+  ch->elem_free = elem_free;
+  /* the ring and its slot states in one allocation */
+  ch->ring = uva__calloc(1, capacity * elem_size + capacity);
   if (ch->ring == NULL)
     goto fail;
-  if (uv_mutex_init(&ch->rlock) != 0)
+  ch->state = (uint8_t *)ch->ring + capacity * elem_size;
+  if (uv_mutex_init(&ch->lock) != 0)
     goto fail;
-  if (uv_cond_init(&ch->rcond) != 0) {
-    uv_mutex_destroy(&ch->rlock);
+  if (uv_cond_init(&ch->room) != 0) {
+    uv_mutex_destroy(&ch->lock);
     goto fail;
   }
-  atomic_init(&ch->staged, 0);
-  atomic_init(&ch->parked, 0);
+  if (uv_cond_init(&ch->msgs) != 0) {
+    uv_cond_destroy(&ch->room);
+    uv_mutex_destroy(&ch->lock);
+    goto fail;
+  }
+  atomic_init(&ch->busy, 0);
   atomic_init(&ch->threaded, 0);
   ch->remote.cb = chan_remote_cb;
+  ch->refs = 1;
   *out = ch;
   return 0;
 
@@ -398,138 +737,180 @@ fail:
   return UV_ENOMEM;
 }
 
-static __attribute__((noinline)) uva_future_t *send_slow(uva_chan_t *ch,
-                                                         const void *msg) {
+int uva_chan_new(uv_loop_t *loop, size_t elem_size, size_t capacity,
+                 uva_chan_t **out) {
+  return uva_chan_new_ex(loop, elem_size, capacity, NULL, out);
+}
+
+uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg) {
   uva__send_t *s;
   size_t size;
-  int err;
 
   if (ch == NULL || msg == NULL)
     return uva__failed(ch != NULL ? ch->L : NULL, UV_EINVAL);
-  err = try_send(ch, msg);
-  if (err == 0)
-    return uva__ready(ch->L); /* sent: nothing to allocate */
-  if (err != UV_EAGAIN)
-    return uva__failed(ch->L, err);
-  /* A message is never sent by a call that reports failure: without memory
-   * for the waiting send, it is not sent at all. */
+  if (ch_closed(ch))
+    return uva__failed(ch->L, UV_EPIPE); /* nothing could ever get in */
   size = sizeof(*s) + ch->elem;
   s = (uva__send_t *)uva__future_alloc(ch->L, &send_ops, size);
   if (s == NULL)
-    return uva__failed(ch->L, UV_ENOMEM);
-  s->size = size;
+    return uva__failed(ch->L, UV_ENOMEM); /* the message stays the caller's */
+  s->base.flags |= UVA__F_LAZY;
   s->ch = ch;
-  memcpy(s->msg, msg, ch->elem);
-  list_push(&ch->send_head, &ch->send_tail, &s->base);
+  s->elem_free = ch->elem_free;
+  s->size = size;
+  msg_copy(s->msg, msg, ch->elem);
+  ch->refs++;
   return &s->base;
 }
 
-static __attribute__((noinline)) uva_future_t *recv_slow(uva_chan_t *ch,
-                                                         void *out) {
+uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
   uva__recv_t *r;
-  int err;
 
   if (ch == NULL || out == NULL)
     return uva__failed(ch != NULL ? ch->L : NULL, UV_EINVAL);
-  if (ch->recv_head == NULL) {
-    err = try_recv(ch, out);
-    if (err == 0)
-      return uva__ready(ch->L); /* received: nothing to allocate */
-    if (err != UV_EAGAIN)
-      return uva__failed(ch->L, err);
+  {
+    /* closed and empty: nothing can ever come (final, so not lazy) */
+    int locked = lenter(ch), eof = ch->closed && !has_avail(ch);
+    lleave(ch, locked);
+    if (eof)
+      return uva__failed(ch->L, UV_EOF);
   }
   r = (uva__recv_t *)uva__future_alloc(ch->L, &recv_ops, sizeof(*r));
   if (r == NULL)
     return uva__failed(ch->L, UV_ENOMEM);
-  if (ch->recv_head == NULL && (err = park(ch)) != 0) {
-    uva__future_free_mem(&r->base, sizeof(*r));
-    return uva__failed(ch->L, err);
-  }
+  r->base.flags |= UVA__F_LAZY;
   r->ch = ch;
   r->out = out;
-  list_push(&ch->recv_head, &ch->recv_tail, &r->base);
-  if (has_staged(ch)) /* after park: see there */
-    pump(ch);
+  r->hnext = r->hprev = NULL;
+  ch->refs++;
   return &r->base;
 }
 
-/* The public send and receive: the common case (room, or a message, and
- * nobody waiting) inline, the rest in send_slow and recv_slow. */
-uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg) {
-  if (uva__likely(ch != NULL && msg != NULL && !ch->closed &&
-                  ch->recv_head == NULL && ch->send_head == NULL &&
-                  ch->count < ch->cap)) {
-    ring_push(ch, msg);
-    return uva__ready(ch->L);
-  }
-  return send_slow(ch, msg);
-}
-
-uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
-  if (uva__likely(ch != NULL && out != NULL && ch->recv_head == NULL &&
-                  ch->send_head == NULL && ch->count > 0)) {
-    ring_pop(ch, out);
-    return uva__ready(ch->L);
-  }
-  return recv_slow(ch, out);
-}
-
 int uva_chan_try_send(uva_chan_t *ch, const void *msg) {
+  done_t d = {NULL, NULL};
+  int locked, err = 0;
+
   if (ch == NULL || msg == NULL)
     return UV_EINVAL;
-  return try_send(ch, msg);
+  locked = lenter(ch);
+  if (ch->closed)
+    err = UV_EPIPE;
+  else if (!has_room(ch) || ch->send_head != NULL)
+    err = UV_EAGAIN; /* full, or earlier senders go first */
+  else
+    ring_push(ch, msg);
+  finish(ch, locked, &d);
+  return err;
 }
 
 int uva_chan_try_recv(uva_chan_t *ch, void *out) {
+  done_t d = {NULL, NULL};
+  int locked, err = 0;
+
   if (ch == NULL || out == NULL)
     return UV_EINVAL;
-  if (ch->recv_head != NULL)
-    return UV_EAGAIN; /* earlier receivers go first */
-  return try_recv(ch, out);
+  locked = lenter(ch);
+  if (ch->recv_head == NULL && has_avail(ch))
+    take_avail(ch, out);
+  else if (ch->closed && !has_avail(ch))
+    err = UV_EOF;
+  else
+    err = UV_EAGAIN; /* empty, or earlier receivers go first */
+  finish(ch, locked, &d);
+  return err;
 }
 
 int uva_chan_close(uva_chan_t *ch) {
-  uva_future_t *f;
+  done_t d = {NULL, NULL};
+  int locked, wake;
 
   if (ch == NULL)
     return UV_EINVAL;
-  if (ch->closed)
+  if (!uva__on_loop_thread(ch->L)) {
+    tenter(ch);
+    if (ch->closed) {
+      uv_mutex_unlock(&ch->lock);
+      return UV_EPIPE;
+    }
+    ch->closed = 1;
+    uv_cond_broadcast(&ch->room);
+    uv_cond_broadcast(&ch->msgs);
+    wake = need_wake(ch);
+    uv_mutex_unlock(&ch->lock);
+    if (wake)
+      uva__remote_post(ch->L, &ch->remote);
+    return 0;
+  }
+  locked = lenter(ch);
+  if (ch->closed) {
+    lleave(ch, locked);
     return UV_EPIPE;
+  }
   ch->closed = 1;
-  uv_mutex_lock(&ch->rlock);
-  ch->rclosed = 1;
-  if (ch->blocked > 0)
-    uv_cond_broadcast(&ch->rcond);
-  uv_mutex_unlock(&ch->rlock);
-  /* room that opens from now on is for staged messages only */
-  while ((f = list_pop(&ch->send_head, &ch->send_tail)) != NULL)
-    uva__settle_err(f, UV_EPIPE);
-  pump(ch);
+  if (locked) {
+    uv_cond_broadcast(&ch->room);
+    uv_cond_broadcast(&ch->msgs);
+  }
+  finish(ch, locked, &d);
   return 0;
 }
 
-void uva_chan_free(uva_chan_t *ch) {
-  uva__loop_t *L;
-  uva_future_t *f;
+size_t uva_chan_len(uva_chan_t *ch) {
+  size_t n;
+  int locked;
 
   if (ch == NULL)
+    return 0;
+  if (!uva__on_loop_thread(ch->L)) {
+    tenter(ch);
+    n = ch->count - ch->nres;
+    uv_mutex_unlock(&ch->lock);
+    return n;
+  }
+  locked = lenter(ch);
+  n = ch->count - ch->nres;
+  lleave(ch, locked);
+  return n;
+}
+
+/* The last reference went: the channel's memory goes. */
+static void chan_unref(uva_chan_t *ch) {
+  if (--ch->refs == 0)
+    uva__obj_free(ch->L, ch, sizeof(*ch));
+}
+
+void uva_chan_free(uva_chan_t *ch) {
+  uva_future_t *f;
+  uva__recv_t *r;
+  size_t off;
+
+  if (ch == NULL || ch->dead)
     return;
-  L = ch->L;
-  uva__remote_cancel(L, &ch->remote);
-  while ((f = list_pop(&ch->send_head, &ch->send_tail)) != NULL) {
-    ((uva__send_t *)f)->ch = NULL;
+  ch->refs++; /* the futures settled below may drop theirs meanwhile */
+  uva__remote_cancel(ch->L, &ch->remote);
+  /* One at a time: settling one may cancel another (a select). */
+  while ((f = list_pop(&ch->send_head, &ch->send_tail)) != NULL ||
+         (f = list_pop(&ch->recv_head, &ch->recv_tail)) != NULL)
     uva__settle_err(f, UV_ECANCELED);
+  ch->dead = 1;
+  /* Receives that completed but were not taken yet: their messages go with
+   * the channel, and they report UV_ECANCELED when taken. */
+  while ((r = ch->holders) != NULL) {
+    hold_remove(ch, r);
+    r->base.status = UV_ECANCELED;
   }
-  if (ch->recv_head != NULL) {
-    unpark(ch);
-    while ((f = list_pop(&ch->recv_head, &ch->recv_tail)) != NULL) {
-      ((uva__recv_t *)f)->ch = NULL;
-      uva__settle_err(f, UV_ECANCELED);
-    }
+  (void)update_waits(ch);
+  for (off = 0; off < ch->count; off++) {
+    size_t s = slot_of(ch, off);
+    if (ch->state[s] != S_GAP)
+      msg_free(ch->elem_free, slot_ptr(ch, s));
   }
-  uv_cond_destroy(&ch->rcond);
-  uv_mutex_destroy(&ch->rlock);
-  uva__free(ch->stage);
+  ch->count = 0;
+  uv_cond_destroy(&ch->msgs);
+  uv_cond_destroy(&ch->room);
+  uv_mutex_destroy(&ch->lock);
   uva__free(ch->ring);
-  uva__obj_free(L, ch, sizeof(*ch));
+  ch->ring = NULL;
+  chan_unref(ch); /* the caller's reference */
+  chan_unref(ch); /* futures made on it keep the struct until they go */
 }

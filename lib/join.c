@@ -17,6 +17,7 @@ typedef struct {
   size_t win;        /* select: index of the winner, once won */
   int won;           /* select: a child has settled */
   int starting;      /* select: its start is starting children */
+  int dropping;      /* letting go of children: their settling is ignored */
   uva_future_t *children[]; /* held children (pending or settled) */
 } uva__comb_t;
 
@@ -39,10 +40,20 @@ static void drop_child(uva_future_t *child) {
     uva__future_destroy(child);
 }
 
-/* Lets go of every child still held. */
+/* Lets go of every child still held.  First the pending ones are cancelled
+ * while still held (what settles meanwhile is ignored, and stays held), so
+ * that none of them takes what a settled sibling then gives back; then every
+ * child is dropped: a settled one gives back what it took. */
 static void comb_drop_children(uva__comb_t *c) {
   size_t i;
 
+  c->dropping = 1;
+  for (i = 0; i < c->n; i++) {
+    uva_future_t *child = c->children[i];
+    if (child != NULL && child->state == UVA__PENDING &&
+        !(child->flags & UVA__F_STATIC))
+      uva__future_cancel(child);
+  }
   for (i = 0; i < c->n; i++) {
     uva_future_t *child = c->children[i];
     if (child == NULL)
@@ -50,6 +61,7 @@ static void comb_drop_children(uva__comb_t *c) {
     c->children[i] = NULL;
     drop_child(child);
   }
+  c->dropping = 0;
 }
 
 static void comb_release(uva_future_t *f) {
@@ -155,6 +167,8 @@ static void join_child(uva_future_t *parent, uva_future_t *child,
 
   (void)child;
   (void)index; /* held in children[index] until the join is taken */
+  if (c->dropping)
+    return;
   if (--c->remaining == 0)
     uva__settle_err(parent, 0);
 }
@@ -223,7 +237,7 @@ uva_future_t *uva_join(uv_loop_t *loop, uva_future_t **futures, size_t n,
   c->out = results;
   c->remaining = n + 1; /* held until every child is adopted */
   c->win = 0;
-  c->won = c->starting = 0;
+  c->won = c->starting = c->dropping = 0;
   for (i = 0; i < n; i++) {
     results[i].status = UVA_PENDING;
     results[i].value.u64 = 0;
@@ -249,7 +263,8 @@ static void select_child(uva_future_t *parent, uva_future_t *child,
                          size_t index) {
   uva__comb_t *c = (uva__comb_t *)parent;
 
-  (void)child;
+  if (c->dropping)
+    return;
   c->children[index] = NULL; /* held apart from the losers */
   comb_drop_children(c);
   c->children[index] = child;
@@ -318,7 +333,7 @@ uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
   c->n = n;
   c->out = winner;
   c->win = 0;
-  c->won = c->starting = 0;
+  c->won = c->starting = c->dropping = 0;
   for (i = 0; i < n; i++)
     c->children[i] = NULL;
   winner->status = UVA_PENDING;

@@ -295,7 +295,7 @@ void uva__cb_leave(uva__loop_t *L) {
     uva__drain(L);
 }
 
-static void async_close(uva__loop_t *L);
+static void async_settle(uva__loop_t *L);
 
 void uva__drain(uva__loop_t *L) {
   uva__loop_t *prev = uva__tls_running;
@@ -315,8 +315,7 @@ void uva__drain(uva__loop_t *L) {
     idle_ensure(L); /* out of budget: go on after libuv's next poll */
   else
     idle_close(L);
-  if (L->remote_waits == 0)
-    async_close(L);
+  async_settle(L);
   uva__loop_maybe_free(L);
 }
 
@@ -376,7 +375,21 @@ static void async_close(uva__loop_t *L) {
   uva__close(L, (uv_handle_t *)&a->handle, async_close_cb);
 }
 
-int uva__remote_wait_begin_slow(uva__loop_t *L) {
+/* No wait left: the handle goes; only weak waits left: it stays open but no
+ * longer keeps uv_run alive. */
+static void async_settle(uva__loop_t *L) {
+  if (L->remote_waits != 0 || L->async == NULL)
+    return;
+  if (L->weak_waits == 0) {
+    async_close(L);
+  } else if (L->async_refd) {
+    L->async_refd = 0;
+    uv_unref((uv_handle_t *)&L->async->handle);
+  }
+}
+
+/* Opens the async handle, unreferenced, if it is not open. */
+static int async_open(uva__loop_t *L) {
   uva__async_t *a;
   int err;
 
@@ -396,6 +409,14 @@ int uva__remote_wait_begin_slow(uva__loop_t *L) {
     L->async = a;
     uv_mutex_unlock(&L->remote_lock);
   }
+  return 0;
+}
+
+int uva__remote_wait_begin_slow(uva__loop_t *L) {
+  int err = async_open(L);
+
+  if (err != 0)
+    return err;
   if (L->remote_waits++ == 0 && !L->async_refd) { /* see internal.h */
     L->async_refd = 1;
     uv_ref((uv_handle_t *)&L->async->handle);
@@ -405,7 +426,20 @@ int uva__remote_wait_begin_slow(uva__loop_t *L) {
 
 /* The last wait ended outside any uva callback (uva__remote_wait_end in
  * internal.h): nothing will need the handle until a new wait begins. */
-void uva__remote_wait_end_slow(uva__loop_t *L) { async_close(L); }
+void uva__remote_wait_end_slow(uva__loop_t *L) { async_settle(L); }
+
+int uva__weak_wait_begin(uva__loop_t *L) {
+  int err = async_open(L);
+
+  if (err == 0)
+    L->weak_waits++;
+  return err;
+}
+
+void uva__weak_wait_end(uva__loop_t *L) {
+  if (--L->weak_waits == 0 && !L->draining && L->in_cb == 0)
+    async_settle(L);
+}
 
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r) {
   uv_mutex_lock(&L->remote_lock);

@@ -378,6 +378,8 @@ int uva_stream_release(uva_stream_t *s, uv_stream_t **h, uva_buf_t **rest) {
     return err;
   if (!(s->flags & UVA__S_ADOPTED) || h == NULL)
     return UV_EINVAL;
+  if (s->read_err == UV_ENOMEM)
+    return UV_ENOMEM; /* bytes were lost: the rest would be wrong */
   /* Stop reading first, so that every byte uva has not buffered stays in the
    * kernel for the program. */
   uv_read_stop(s->h);

@@ -28,6 +28,8 @@ START_TEST(readable_writable) {
   /* nothing to read yet */
   ck_assert_int_eq(uva_block_on(loop, uva_timeout(uva_asyncfd_readable(a), 20), NULL),
                    UV_ETIMEDOUT);
+  /* the cancelled future's interest is gone: nothing of uva's is active */
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 0);
   ck_assert_int_eq(write(sv[1], "abc", 3), 3);
   ck_assert_int_eq(uva_block_on(loop, uva_asyncfd_readable(a), NULL), 0);
   ck_assert_int_eq(read(sv[0], buf, sizeof(buf)), 3);

@@ -511,6 +511,116 @@ START_TEST(chan_misuse) {
 }
 END_TEST
 
+/* ---- streams ------------------------------------------------------------ */
+
+static void count_done(void *arg) { (*(int *)arg)++; }
+
+START_TEST(stream_misuse) {
+  LOOP_INIT(loop);
+  LOOP_INIT(loop2);
+  struct sockaddr_in a;
+  struct sockaddr un = {.sa_family = AF_UNIX};
+  uva_stream_t *l, *s, *p, *out = (uva_stream_t *)&a;
+  uv_stream_t *h;
+  uv_timer_t timer;
+  uv_buf_t b = uv_buf_init(NULL, 4);
+  char buf[4], longpath[200];
+  int fd[2], done = 0, file;
+  uva_future_t *f;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  memset(longpath, 'x', sizeof longpath - 1);
+  longpath[sizeof longpath - 1] = '\0';
+  /* NULL arguments, bad addresses and flags */
+  ck_assert_int_eq(uva_tcp_listen(NULL, (struct sockaddr *)&a, 0, 0, &out),
+                   UV_EINVAL);
+  ck_assert_ptr_null(out);
+  ck_assert_int_eq(uva_tcp_listen(loop, NULL, 0, 0, &out), UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 0, NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 4, &out),
+                   UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_listen(loop, &un, 0, 0, &out), UV_EINVAL);
+  FAILS(uva_tcp_connect(NULL, (struct sockaddr *)&a), UV_EINVAL);
+  FAILS(uva_tcp_connect(loop, NULL), UV_EINVAL);
+  FAILS(uva_tcp_connect(loop, &un), UV_EINVAL);
+  FAILS(uva_tcp_connect_host(loop, NULL, 80), UV_EINVAL);
+  FAILS(uva_tcp_connect_host(NULL, "localhost", 80), UV_EINVAL);
+  ck_assert_int_eq(uva_pipe_listen(loop, NULL, 0, &out), UV_EINVAL);
+  ck_assert_int_eq(uva_pipe_listen(loop, "", 0, &out), UV_EINVAL);
+  ck_assert_int_eq(uva_pipe_listen(loop, longpath, 0, &out), UV_ENAMETOOLONG);
+  FAILS(uva_pipe_connect(loop, NULL), UV_EINVAL);
+  FAILS(uva_pipe_connect(loop, longpath), UV_ENAMETOOLONG);
+  ck_assert_int_eq(uva_stream_open(loop, -1, &out), UV_EBADF);
+  ck_assert_int_eq(uva_stream_open(loop, 0, NULL), UV_EINVAL);
+  file = open("/dev/null", O_RDONLY);
+  ck_assert_int_eq(uva_stream_open(loop, file, &out), UV_EINVAL);
+  close(file);
+  ck_assert_int_eq(uva_stream_adopt(NULL, &out), UV_EINVAL);
+  uv_timer_init(loop, &timer);
+  ck_assert_int_eq(uva_stream_adopt((uv_stream_t *)&timer, &out), UV_EINVAL);
+  uv_close((uv_handle_t *)&timer, NULL);
+  FAILS(uva_stream_accept(NULL), UV_EINVAL);
+  FAILS(uva_stream_read(NULL, buf, 4), UV_EINVAL);
+  FAILS(uva_stream_read_exact(NULL, buf, 4), UV_EINVAL);
+  FAILS(uva_stream_read_until(NULL, '\n', 4), UV_EINVAL);
+  FAILS(uva_stream_write(NULL, "x", 1), UV_EINVAL);
+  FAILS(uva_stream_write_bufs(NULL, &b, 1, count_done, &done), UV_EINVAL);
+  ck_assert_int_eq(done, 1); /* done is called when the call fails */
+  FAILS(uva_stream_shutdown(NULL), UV_EINVAL);
+  FAILS(uva_stream_close(NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_release(NULL, &h, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_nodelay(NULL, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_keepalive(NULL, 1, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_set_buffer(NULL, 1, 0), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_sockname(NULL, NULL), UV_EINVAL);
+  uva_stream_free(NULL);
+  /* a listener, a connected stream */
+  ck_assert_int_eq(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 0, &l), 0);
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+  ck_assert_int_eq(uva_stream_open(loop, fd[0], &s), 0);
+  ck_assert_int_eq(uva_stream_open(loop, fd[1], &p), 0);
+  FAILS(uva_stream_accept(s), UV_EINVAL);     /* not a listener */
+  FAILS(uva_stream_read(l, buf, 4), UV_EINVAL); /* a listener */
+  FAILS(uva_stream_read_exact(l, buf, 4), UV_EINVAL);
+  FAILS(uva_stream_read_until(l, '\n', 4), UV_EINVAL);
+  FAILS(uva_stream_write(l, "x", 1), UV_EINVAL);
+  FAILS(uva_stream_shutdown(l), UV_EINVAL);
+  FAILS(uva_stream_read(s, NULL, 4), UV_EINVAL);
+  FAILS(uva_stream_read(s, buf, 0), UV_EINVAL);
+  FAILS(uva_stream_read_exact(s, buf, 0), UV_EINVAL);
+  FAILS(uva_stream_read_until(s, '\n', 0), UV_EINVAL);
+  FAILS(uva_stream_read_until(s, 256, 4), UV_EINVAL);
+  FAILS(uva_stream_write(s, NULL, 1), UV_EINVAL);
+  FAILS(uva_stream_write_bufs(s, NULL, 1, count_done, &done), UV_EINVAL);
+  FAILS(uva_stream_write_bufs(s, &b, 0, count_done, &done), UV_EINVAL);
+  FAILS(uva_stream_write_bufs(s, &b, 1, count_done, &done), UV_EINVAL);
+  ck_assert_int_eq(done, 4);
+  ck_assert_int_eq(uva_stream_set_buffer(s, 0, 0), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_set_buffer(s, 10, 11), UV_EINVAL);
+  ck_assert_int_eq(uva_tcp_nodelay(s, 1), UV_EINVAL); /* not TCP */
+  ck_assert_int_eq(uva_tcp_keepalive(s, 1, 1), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_sockname(s, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_release(s, &h, NULL), UV_EINVAL); /* owned */
+  /* a future of another loop */
+  ck_assert_int_eq(uva_block_on(loop2, uva_stream_read(s, buf, 4), NULL),
+                   UV_EINVAL);
+  /* a closed stream (a future still holds its memory) */
+  f = uva_stream_read(s, buf, 4);
+  ck_assert_int_eq(uva_block_on(loop, uva_stream_close(s), NULL), 0);
+  FAILS(uva_stream_read(s, buf, 4), UV_EBADF);
+  FAILS(uva_stream_write(s, "x", 1), UV_EBADF);
+  FAILS(uva_stream_shutdown(s), UV_EBADF);
+  FAILS(uva_stream_close(s), UV_EBADF);
+  ck_assert_int_eq(uva_tcp_nodelay(s, 1), UV_EBADF);
+  ck_assert_int_eq(uva_stream_set_buffer(s, 10, 1), UV_EBADF);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ECANCELED);
+  uva_stream_free(p);
+  uva_stream_free(l);
+  LOOP_CLOSE(loop2);
+  DONE(loop);
+}
+END_TEST
+
 /* ---- io: UDP, DNS, signals, asyncfd, processes ------------------------- */
 
 START_TEST(udp_errors) {
@@ -676,6 +786,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_on_nothing_left);
   tcase_add_test(tc, fs_errors);
   tcase_add_test(tc, chan_misuse);
+  tcase_add_test(tc, stream_misuse);
   tcase_add_test(tc, udp_errors);
   tcase_add_test(tc, dns_errors);
   tcase_add_test(tc, signal_errors);

@@ -3,7 +3,10 @@
  * with no extra call, several loops in several threads. */
 #include "test-util.h"
 
+#include <arpa/inet.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static int sentinel;
@@ -241,6 +244,193 @@ START_TEST(loops_in_threads) {
 }
 END_TEST
 
+/* ---- a host program's own TCP server beside uva's listener -------------- */
+
+typedef struct {
+  uv_tcp_t srv;            /* the program's listener */
+  uv_tcp_t conn;           /* the program's one connection */
+  char buf[16];
+  int served;              /* bytes the program echoed */
+  uva_stream_t *listener;  /* uva's */
+  int ports[2];            /* program's, uva's */
+  int uva_served, client_done;
+} host_t;
+
+static void host_alloc(uv_handle_t *h, size_t n, uv_buf_t *b) {
+  host_t *host = h->data;
+  (void)n;
+  *b = uv_buf_init(host->buf, sizeof host->buf);
+}
+
+static void host_written(uv_write_t *req, int status) {
+  ck_assert_int_eq(status, 0);
+  free(req);
+}
+
+static void host_read(uv_stream_t *h, ssize_t n, const uv_buf_t *b) {
+  host_t *host = h->data;
+  if (n > 0) {
+    uv_write_t *req = malloc(sizeof *req);
+    uv_buf_t out = uv_buf_init(b->base, (unsigned)n);
+    host->served += (int)n;
+    ck_assert_int_eq(uv_write(req, h, &out, 1, host_written), 0);
+  } else if (n < 0) {
+    uv_close((uv_handle_t *)h, NULL);
+    uv_close((uv_handle_t *)&host->srv, NULL); /* the program is done */
+  }
+}
+
+static void host_conn(uv_stream_t *srv, int status) {
+  host_t *host = srv->data;
+  ck_assert_int_eq(status, 0);
+  uv_tcp_init(srv->loop, &host->conn);
+  host->conn.data = host;
+  ck_assert_int_eq(uv_accept(srv, (uv_stream_t *)&host->conn), 0);
+  ck_assert_int_eq(uv_read_start((uv_stream_t *)&host->conn, host_alloc,
+                                 host_read),
+                   0);
+}
+
+static int uva_server(void *arg, uva_result_t *r) {
+  host_t *host = arg;
+  uva_value_t v;
+  uva_stream_t *s;
+  char buf[8];
+  (void)r;
+  ck_assert_int_eq(uva_await(uva_stream_accept(host->listener), &v), 0);
+  s = v.ptr;
+  ck_assert_int_eq(uva_await(uva_stream_read_exact(s, buf, 3), &v), 0);
+  host->uva_served = (int)v.u64;
+  uva_stream_free(s);
+  return 0;
+}
+
+static int echo_once(uv_loop_t *loop, int port, const char *msg) {
+  struct sockaddr_in a;
+  uva_value_t v;
+  uva_stream_t *s;
+  char buf[8] = {0};
+  uv_ip4_addr("127.0.0.1", port, &a);
+  ck_assert_int_eq(uva_await(uva_tcp_connect(loop, (struct sockaddr *)&a),
+                             &v),
+                   0);
+  s = v.ptr;
+  ck_assert_int_eq(uva_await(uva_stream_write(s, msg, strlen(msg)), NULL), 0);
+  ck_assert_int_eq(uva_await(uva_stream_read_exact(s, buf, strlen(msg)), NULL),
+                   0);
+  ck_assert_str_eq(buf, msg);
+  uva_stream_free(s);
+  return 0;
+}
+
+static uv_loop_t *host_loop;
+
+static int host_client(void *arg, uva_result_t *r) {
+  host_t *host = arg;
+  (void)r;
+  echo_once(host_loop, host->ports[0], "host"); /* the program's server */
+  host->client_done = 1;
+  return 0;
+}
+
+START_TEST(host_server_beside_uva_listener) {
+  LOOP_INIT(loop);
+  host_t host;
+  struct sockaddr_in a;
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  memset(&host, 0, sizeof host);
+  host_loop = loop;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  /* the program's own server, plain libuv callbacks */
+  uv_tcp_init(loop, &host.srv);
+  host.srv.data = &host;
+  ck_assert_int_eq(uv_tcp_bind(&host.srv, (struct sockaddr *)&a, 0), 0);
+  ck_assert_int_eq(uv_listen((uv_stream_t *)&host.srv, 8, host_conn), 0);
+  ck_assert_int_eq(uv_tcp_getsockname(&host.srv, (struct sockaddr *)&ss, &len),
+                   0);
+  host.ports[0] = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  /* uva's listener on the same loop */
+  ck_assert_int_eq(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 0,
+                                  &host.listener),
+                   0);
+  ck_assert_int_eq(uva_stream_sockname(host.listener, &ss), 0);
+  host.ports[1] = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  uva_future_detach(uva_spawn(loop, uva_server, &host));
+  uva_future_detach(uva_spawn(loop, host_client, &host));
+  {
+    /* a client of uva's server: a raw socket the program made */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in b;
+    uv_ip4_addr("127.0.0.1", host.ports[1], &b);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&b, sizeof b), 0);
+    ck_assert_int_eq(write(fd, "uva", 3), 3);
+    /* the program's uv_run returns once both servers are done; uva's
+     * listener, still open, does not keep it alive */
+    ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+    close(fd);
+  }
+  ck_assert_int_eq(host.served, 4);
+  ck_assert_int_eq(host.uva_served, 3);
+  ck_assert_int_eq(host.client_done, 1);
+  ck_assert_ptr_eq(host.srv.data, &host);
+  ck_assert_ptr_eq(host.conn.data, &host);
+  uva_stream_free(host.listener);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* ---- io objects: idle ones never keep uv_run alive ---------------------- */
+
+/* A UDP socket, a signal listener, an fd watcher and a running child that
+ * nobody waits for leave uv_run free to return; loop->data and the
+ * program's handles' data stay untouched; once freed (and the loop has run
+ * for libuv to close their handles) the loop closes with 0. */
+START_TEST(io_objects_idle) {
+  LOOP_INIT(loop);
+  struct sockaddr_in a;
+  struct sockaddr_storage sa;
+  uva_udp_t *u;
+  uva_signal_t *sig;
+  uva_asyncfd_t *afd;
+  uva_process_t *p;
+  uva_process_opts_t o;
+  char *args[] = {"sh", "-c", "sleep 0.2", NULL};
+  int fds[2];
+  uint32_t x = 1, got = 0;
+  uint64_t t0;
+  loop->data = &sentinel;
+  ck_assert_int_eq(uv_ip4_addr("127.0.0.1", 0, &a), 0);
+  ck_assert_int_eq(uva_udp_bind(loop, (struct sockaddr *)&a, 0, &u), 0);
+  ck_assert_int_eq(uva_udp_sockname(u, &sa), 0);
+  ck_assert_int_eq(uva_signal_listen(loop, SIGUSR1, &sig), 0);
+  ck_assert_int_eq(pipe(fds), 0);
+  ck_assert_int_eq(uva_asyncfd_new(loop, fds[0], &afd), 0);
+  memset(&o, 0, sizeof(o));
+  o.file = "sh";
+  o.args = args;
+  ck_assert_int_eq(uva_process_spawn(loop, &o, &p), 0);
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0); /* returns at once */
+  ck_assert_uint_lt(uv_hrtime() - t0, 150000000ull); /* before the child */
+  /* used, then idle again */
+  ck_assert_int_eq(uva_block_on(loop, uva_udp_send(u, &x, 4, (struct sockaddr *)&sa), NULL), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_udp_recv(u, &got, 4, NULL), NULL), 0);
+  ck_assert_uint_eq(got, 1);
+  ck_assert_int_eq(uva_block_on(loop, uva_process_wait(p), NULL), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_ptr_eq(loop->data, &sentinel);
+  uva_udp_free(u);
+  uva_signal_free(sig);
+  uva_asyncfd_free(afd);
+  uva_process_free(p);
+  close(fds[0]);
+  close(fds[1]);
+  ck_assert_ptr_eq(loop->data, &sentinel);
+  LOOP_CLOSE(loop); /* one uv_run for libuv's close callbacks */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("contract");
   TCase *tc = tcase_create("core");
@@ -252,6 +442,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_on_twice_same_loop);
   tcase_add_test(tc, no_uv_run_outside_block_on);
   tcase_add_test(tc, loops_in_threads);
+  tcase_add_test(tc, host_server_beside_uva_listener);
+  tcase_add_test(tc, io_objects_idle);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -13,13 +13,13 @@
 #include "test-util.h"
 
 #include <execinfo.h>
-#include <netdb.h>
 #include <signal.h>
-#include <sys/socket.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- the counting allocator --------------------------------------------- */
@@ -746,6 +746,113 @@ static int sc_process(uv_loop_t *loop) {
 
 /* ---- the driver --------------------------------------------------------- */
 
+/* ---- streams ------------------------------------------------------------ */
+
+/* Consumes s with uva_stream_close and waits; *sp is cleared once s is
+ * consumed (an ENOMEM from the call itself leaves s open). */
+static int stream_close_wait(uv_loop_t *loop, uva_stream_t **sp) {
+  uva_future_t *f = uva_stream_close(*sp);
+  if (uva_future_status(f) == UV_ENOMEM) {
+    uva_future_free(f);
+    return UV_ENOMEM;
+  }
+  *sp = NULL;
+  return uva_block_on(loop, f, NULL);
+}
+
+/* uva_tcp_listen, uva_tcp_connect, uva_tcp_connect_host, uva_stream_accept,
+ * write, read_exact, read_until, read, shutdown, close. */
+static int sc_tcp(uv_loop_t *loop) {
+  struct sockaddr_in a;
+  struct sockaddr_storage ss;
+  uva_stream_t *l = NULL, *c = NULL, *s = NULL, *c2 = NULL;
+  uva_value_t v;
+  char buf[8];
+  int err;
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  TRY(uva_tcp_listen(loop, (struct sockaddr *)&a, 0, 0, &l));
+  ck_assert_int_eq(uva_stream_sockname(l, &ss), 0);
+  if ((err = uva_block_on(loop, uva_tcp_connect(loop, (struct sockaddr *)&ss),
+                          &v)) != 0)
+    goto out;
+  c = v.ptr;
+  if ((err = uva_block_on(loop, uva_stream_accept(l), &v)) != 0)
+    goto out;
+  s = v.ptr;
+  if ((err = uva_block_on(loop, uva_stream_write(c, "ab\ncdef", 7), NULL)) !=
+      0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_read_until(s, '\n', 8), &v)) != 0)
+    goto out;
+  uva_buf_free(v.ptr);
+  if ((err = uva_block_on(loop, uva_stream_read_exact(s, buf, 2), NULL)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_shutdown(c), NULL)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_read(s, buf, 8), &v)) != 0)
+    goto out;
+  if ((err = stream_close_wait(loop, &s)) != 0)
+    goto out;
+  {
+    char host[64];
+    uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof host);
+    if ((err = uva_block_on(loop,
+                            uva_tcp_connect_host(
+                                loop, host,
+                                ntohs(((struct sockaddr_in *)&ss)->sin_port)),
+                            &v)) != 0)
+      goto out;
+    c2 = v.ptr;
+  }
+out:
+  uva_stream_free(c2);
+  uva_stream_free(s);
+  uva_stream_free(c);
+  uva_stream_free(l);
+  return err;
+}
+
+/* uva_stream_adopt, reads into uva's buffer, uva_stream_release with the
+ * rest, uva_stream_open. */
+static int sc_adopt(uv_loop_t *loop) {
+  int fd[2], err;
+  uv_pipe_t h;
+  uva_stream_t *s = NULL, *w = NULL;
+  uv_stream_t *back;
+  uva_buf_t *rest = NULL;
+  char buf[4];
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+  uv_pipe_init(loop, &h, 0);
+  ck_assert_int_eq(uv_pipe_open(&h, fd[0]), 0);
+  if ((err = uva_stream_open(loop, fd[1], &w)) != 0) {
+    close(fd[1]);
+    goto out;
+  }
+  if ((err = uva_stream_adopt((uv_stream_t *)&h, &s)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_write(w, "abcdef", 6), NULL)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_stream_read_exact(s, buf, 2), NULL)) != 0)
+    goto out;
+  /* let the rest arrive in uva's buffer */
+  if ((err = uva_block_on(loop, uva_sleep(loop, 5), NULL)) != 0)
+    goto out;
+  if ((err = uva_stream_release(s, &back, &rest)) != 0)
+    goto out;
+  s = NULL;
+  ck_assert_ptr_eq(back, (uv_stream_t *)&h);
+  if (rest != NULL) {
+    ck_assert(memcmp(rest->base, "cdef", rest->len) == 0);
+    uva_buf_free(rest);
+  }
+out:
+  uva_stream_free(s);
+  uva_stream_free(w);
+  uv_close((uv_handle_t *)&h, NULL);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return err;
+}
+
 typedef struct {
   const char *name;
   int (*fn)(uv_loop_t *loop);
@@ -768,6 +875,8 @@ static const scenario_t scenarios[] = {
     {"chan send_blocking", sc_chan_thread},
     {"poll+wakers", sc_poll},
     {"idle handles", sc_idle_handles},
+    {"tcp streams", sc_tcp},
+    {"adopt+release", sc_adopt},
     {"udp", sc_udp},
     {"dns", sc_dns},
     {"signal", sc_signal},

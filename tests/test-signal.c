@@ -213,6 +213,63 @@ START_TEST(bad_input) {
 }
 END_TEST
 
+/* Loops in two threads listen for the same signal: each gets the delivery,
+ * and the disposition table they share (under its lock) puts SIG_IGN back
+ * once both are gone. */
+typedef struct {
+  uv_barrier_t *ready, *raised;
+  int err;
+  uint64_t count;
+} thread_job_t;
+
+static void listen_thread(void *arg) {
+  thread_job_t *j = arg;
+  uv_loop_t loop;
+  uva_signal_t *sig;
+  uva_value_t v;
+  j->err = uv_loop_init(&loop);
+  if (j->err == 0)
+    j->err = uva_signal_listen(&loop, SIGUSR2, &sig);
+  uv_barrier_wait(j->ready);
+  uv_barrier_wait(j->raised);
+  if (j->err == 0) {
+    j->err = uva_block_on(&loop, uva_timeout(uva_signal_next(sig), 10000), &v);
+    if (j->err == 0)
+      j->count = v.u64;
+    uva_signal_free(sig);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (j->err == 0)
+    j->err = uv_loop_close(&loop);
+}
+
+START_TEST(loops_in_threads) {
+  uv_barrier_t ready, raised;
+  uv_thread_t th[2];
+  thread_job_t jobs[2];
+  int i;
+  set_disposition(SIGUSR2, SIG_IGN);
+  ck_assert_int_eq(uv_barrier_init(&ready, 3), 0);
+  ck_assert_int_eq(uv_barrier_init(&raised, 3), 0);
+  for (i = 0; i < 2; i++) {
+    jobs[i] = (thread_job_t){&ready, &raised, 0, 0};
+    ck_assert_int_eq(uv_thread_create(&th[i], listen_thread, &jobs[i]), 0);
+  }
+  uv_barrier_wait(&ready);
+  raise_sig(SIGUSR2);
+  uv_barrier_wait(&raised);
+  for (i = 0; i < 2; i++) {
+    ck_assert_int_eq(uv_thread_join(&th[i]), 0);
+    ck_assert_int_eq(jobs[i].err, 0);
+    ck_assert_uint_eq(jobs[i].count, 1);
+  }
+  uv_barrier_destroy(&ready);
+  uv_barrier_destroy(&raised);
+  ck_assert_ptr_eq(disposition(SIGUSR2), SIG_IGN);
+  set_disposition(SIGUSR2, SIG_DFL);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("signal");
   TCase *tc = tcase_create("signal");
@@ -224,6 +281,7 @@ int main(void) {
   tcase_add_test(tc, next_cancel_safe);
   tcase_add_test(tc, free_with_pending);
   tcase_add_test(tc, bad_input);
+  tcase_add_test(tc, loops_in_threads);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

@@ -219,6 +219,7 @@ END_TEST
 
 START_TEST(partial_read_until_resumed) {
   LOOP_INIT(loop);
+  then_rec rec = {0, 0, {0}, 0};
   uva_stream_t *s;
   int peer = pair(loop, &s, NULL);
   uva_value_t v;
@@ -231,7 +232,7 @@ START_TEST(partial_read_until_resumed) {
       UV_ETIMEDOUT);
   /* cancelled directly, too */
   f = uva_stream_read_until(s, '\n', 100);
-  ck_assert_int_eq(uva_future_then(f, record, &(then_rec){0}), 0);
+  ck_assert_int_eq(uva_future_then(f, record, &rec), 0);
   ck_assert_int_eq(uva_future_cancel(f), 0);
   ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
   ck_assert_int_eq(write(peer, "def\nxyz", 7), 7);
@@ -355,6 +356,49 @@ START_TEST(write_bufs_done_once) {
   ck_assert_int_eq(done_calls, 4);
   uva_stream_free(a);
   uva_stream_free(b);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* Started writes far above the high-water mark wait in uva's queue; one
+ * cancelled there is never written; the others go out in order. */
+#define NBLOCKS 64
+#define BLOCK 65536
+
+START_TEST(writes_wait_in_order) {
+  LOOP_INIT(loop);
+  uva_stream_t *w, *rd;
+  uva_future_t *f[NBLOCKS];
+  then_rec rec[NBLOCKS];
+  static char block[BLOCK], got[BLOCK];
+  int i, cancelled = 40;
+  memset(rec, 0, sizeof rec);
+  pair(loop, &w, &rd);
+  for (i = 0; i < NBLOCKS; i++) {
+    memset(block, 'a' + i % 26, sizeof block);
+    f[i] = uva_stream_write(w, block, sizeof block);
+    ck_assert_int_eq(uva_future_then(f[i], record, &rec[i]), 0);
+  }
+  ck_assert_int_eq(uva_future_status(f[cancelled]), UVA_PENDING);
+  ck_assert_int_eq(uva_future_cancel(f[cancelled]), 0);
+  uva_future_free(uva_stream_write(w, "never", 5)); /* never started */
+  for (i = 0; i < NBLOCKS; i++) {
+    if (i == cancelled)
+      continue;
+    ck_assert_int_eq(uva_block_on(loop, uva_stream_read_exact(rd, got, BLOCK),
+                                  NULL),
+                     0);
+    ck_assert_int_eq(got[0], 'a' + i % 26);
+    ck_assert_int_eq(got[BLOCK - 1], 'a' + i % 26);
+  }
+  uva_stream_free(w);
+  ck_assert_int_eq(uva_block_on(loop, uva_stream_read(rd, got, 1), NULL),
+                   UV_EOF);
+  for (i = 0; i < NBLOCKS; i++) {
+    ck_assert_int_eq(rec[i].calls, 1);
+    ck_assert_int_eq(rec[i].status, i == cancelled ? UV_ECANCELED : 0);
+  }
+  uva_stream_free(rd);
   LOOP_CLOSE(loop);
 }
 END_TEST
@@ -508,6 +552,7 @@ int main(void) {
   tcase_add_test(tc, read_until_enobufs);
   tcase_add_test(tc, completed_read_given_back);
   tcase_add_test(tc, write_bufs_done_once);
+  tcase_add_test(tc, writes_wait_in_order);
   tcase_add_test(tc, free_with_operations_pending);
   tcase_add_test(tc, idle_stream_does_not_keep_loop);
   tcase_add_test(tc, adopt_and_release);

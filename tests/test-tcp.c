@@ -423,36 +423,51 @@ static int many_server(void *arg, uva_result_t *r) {
   return 0;
 }
 
+/* Runs in the child process: reports on stderr and returns an error instead
+ * of asserting (a Check failure there would not reach the parent). */
+#define CHILD_CHECK(cond, ...)                                                 \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "many_connections (client process): " __VA_ARGS__);      \
+      fprintf(stderr, "\n");                                                   \
+      return UV_EIO;                                                           \
+    }                                                                          \
+  } while (0)
+
 static int many_clients(void *arg, uva_result_t *r) {
   ctx_t *c = arg;
   uva_stream_t **ss = calloc((size_t)c->n, sizeof(*ss));
   uva_future_t **fs = calloc((size_t)c->n, sizeof(*fs));
   uva_result_t *res = calloc((size_t)c->n, sizeof(*res));
   char *back = calloc((size_t)c->n, 1);
-  int i;
+  int i, err;
   (void)r;
   for (i = 0; i < c->n; i++)
     fs[i] = connect_local(c->loop, c->port);
-  ck_assert_int_eq(uva_await(uva_join(c->loop, fs, (size_t)c->n, res), NULL),
-                   0);
+  err = uva_await(uva_join(c->loop, fs, (size_t)c->n, res), NULL);
+  CHILD_CHECK(err == 0, "join: %s", uv_err_name(err));
   for (i = 0; i < c->n; i++) {
-    ck_assert_msg(res[i].status == 0, "connect %d: %s", i,
-                  uv_err_name(res[i].status));
+    CHILD_CHECK(res[i].status == 0, "connect %d: %s", i,
+                uv_err_name(res[i].status));
     ss[i] = res[i].value.ptr;
     res[i].free_fn = NULL;
   }
   /* every connection is open at once here */
   for (i = 0; i < c->n; i++)
     fs[i] = uva_stream_write(ss[i], "k", 1);
-  ck_assert_int_eq(uva_await(uva_join(c->loop, fs, (size_t)c->n, res), NULL),
-                   0);
+  err = uva_await(uva_join(c->loop, fs, (size_t)c->n, res), NULL);
+  CHILD_CHECK(err == 0, "join: %s", uv_err_name(err));
+  for (i = 0; i < c->n; i++)
+    CHILD_CHECK(res[i].status == 0, "write %d: %s", i,
+                uv_err_name(res[i].status));
   for (i = 0; i < c->n; i++)
     fs[i] = uva_stream_read_exact(ss[i], &back[i], 1);
-  ck_assert_int_eq(uva_await(uva_join(c->loop, fs, (size_t)c->n, res), NULL),
-                   0);
+  err = uva_await(uva_join(c->loop, fs, (size_t)c->n, res), NULL);
+  CHILD_CHECK(err == 0, "join: %s", uv_err_name(err));
   for (i = 0; i < c->n; i++) {
-    ck_assert_int_eq(res[i].status, 0);
-    ck_assert_int_eq(back[i], 'k');
+    CHILD_CHECK(res[i].status == 0, "read %d: %s", i,
+                uv_err_name(res[i].status));
+    CHILD_CHECK(back[i] == 'k', "read %d: byte %d", i, back[i]);
     uva_stream_free(ss[i]);
   }
   free(ss);
@@ -460,6 +475,27 @@ static int many_clients(void *arg, uva_result_t *r) {
   free(res);
   free(back);
   return 0;
+}
+
+/* In the parent: fails the test if the client process ends before the
+ * server is done (it would otherwise wait for connections forever). */
+typedef struct {
+  uv_loop_t *loop;
+  pid_t pid;
+  int status;
+} watch_t;
+
+static int watch_child(void *arg, uva_result_t *r) {
+  watch_t *w = arg;
+  (void)r;
+  for (;;) {
+    pid_t p = waitpid(w->pid, &w->status, WNOHANG);
+    if (p == w->pid)
+      return 0;
+    ck_assert_int_eq(p, 0);
+    if (uva_await(uva_sleep(w->loop, 20), NULL) != 0)
+      return 0; /* the server is done: cancelled */
+  }
 }
 
 /* The clients run in a child process with a loop of its own, so that each
@@ -504,9 +540,22 @@ START_TEST(many_connections) {
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
       _exit(client_process(c.port, c.n));
-    ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, many_server, &c),
-                                  NULL),
-                     0);
+    {
+      watch_t w = {loop, pid, 0};
+      uva_future_t *f[2];
+      uva_result_t win;
+      uva_value_t v;
+      f[0] = uva_spawn(loop, many_server, &c);
+      f[1] = uva_spawn(loop, watch_child, &w);
+      ck_assert_int_eq(uva_block_on(loop, uva_select(loop, f, 2, &win), &v),
+                       0);
+      ck_assert_int_eq(win.status, 0);
+      if (v.u64 == 1) {
+        status = w.status;
+        ck_assert_msg(0, "the client process ended first (status %d)",
+                      status);
+      }
+    }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFEXITED(status));
     ck_assert_int_eq(WEXITSTATUS(status), 0);
@@ -514,6 +563,105 @@ START_TEST(many_connections) {
     uva_stream_free(c.listener);
     LOOP_CLOSE(loop);
   }
+}
+END_TEST
+
+/* ---- accepts cancelled: no connection lost -------------------------------- */
+
+#define NACCEPT 60
+
+static int accept_client(void *arg, uva_result_t *r) {
+  ctx_t *c = arg;
+  uva_value_t v;
+  uint32_t id;
+  (void)r;
+  for (id = 0; id < NACCEPT; id++) {
+    ck_assert_int_eq(uva_await(connect_local(c->loop, c->port), &v), 0);
+    ck_assert_int_eq(uva_await(uva_stream_write(v.ptr, &id, sizeof id), NULL),
+                     0);
+    uva_stream_free(v.ptr);
+    if (id % 3 == 0)
+      ck_assert_int_eq(uva_await(uva_sleep(c->loop, id % 2), NULL), 0);
+  }
+  return 0;
+}
+
+static void take_conn(ctx_t *c, uva_stream_t *s, char *seen) {
+  uint32_t id;
+  ck_assert_int_eq(uva_await(uva_stream_read_exact(s, &id, sizeof id), NULL),
+                   0);
+  ck_assert_uint_lt(id, NACCEPT);
+  ck_assert_int_eq(seen[id], 0);
+  seen[id] = 1;
+  c->n++;
+  uva_stream_free(s);
+}
+
+static int accept_server(void *arg, uva_result_t *r) {
+  ctx_t *c = arg;
+  char seen[NACCEPT] = {0};
+  unsigned round = 0;
+  uva_value_t v;
+  (void)r;
+  /* nobody connects yet: the accept times out */
+  ck_assert_int_eq(uva_await(uva_timeout(uva_stream_accept(c->listener), 5),
+                             NULL),
+                   UV_ETIMEDOUT);
+  c->err = 1; /* the client may start */
+  while (c->n < NACCEPT) {
+    uva_future_t *f[2];
+    uva_result_t res[2];
+    round++;
+    f[0] = uva_stream_accept(c->listener);
+    f[1] = uva_sleep(c->loop, round % 3 == 0 ? 10000 : round % 2);
+    if (round % 3 == 0) {
+      /* a join cancelled once its accept may have completed: the
+       * connection goes back to the listener */
+      then_rec rec;
+      uva_future_t *j = uva_join(c->loop, f, 2, res);
+      memset(&rec, 0, sizeof rec);
+      ck_assert_int_eq(uva_future_then(j, record, &rec), 0);
+      ck_assert_int_eq(uva_await(uva_sleep(c->loop, 1), NULL), 0);
+      uva_future_cancel(j);
+      ck_assert_int_eq(uva_await(uva_sleep(c->loop, 0), NULL), 0);
+      c->bytes++;
+      continue;
+    }
+    ck_assert_int_eq(uva_await(uva_select(c->loop, f, 2, res), &v), 0);
+    if (v.u64 == 1) {
+      c->bytes++;
+      continue;
+    }
+    ck_assert_int_eq(res[0].status, 0);
+    take_conn(c, res[0].value.ptr, seen);
+  }
+  return 0;
+}
+
+static int accept_client_wait(void *arg, uva_result_t *r) {
+  ctx_t *c = arg;
+  while (!c->err)
+    ck_assert_int_eq(uva_await(uva_sleep(c->loop, 1), NULL), 0);
+  return accept_client(arg, r);
+}
+
+START_TEST(accepts_cancelled_lose_nothing) {
+  LOOP_INIT(loop);
+  ctx_t c = {loop, NULL, 0, 0, 0, 0};
+  uva_future_t *f[2];
+  uva_result_t res[2];
+  c.listener = listen_local(loop, &c.port);
+  f[0] = uva_spawn(loop, accept_server, &c);
+  f[1] = uva_spawn(loop, accept_client_wait, &c);
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, f, 2, res), NULL), 0);
+  ck_assert_int_eq(res[0].status, 0);
+  ck_assert_int_eq(res[1].status, 0);
+  ck_assert_int_eq(c.n, NACCEPT);
+  printf("accepts_cancelled_lose_nothing: %d connections, %zu accepts "
+         "cancelled or undone\n",
+         c.n, c.bytes);
+  uva_stream_free(c.listener);
+  LOOP_CLOSE(loop);
 }
 END_TEST
 
@@ -541,8 +689,12 @@ int main(void) {
   tcase_add_test(tc, write_after_peer_closed);
   tcase_add_test(tc, half_close);
   tcase_add_test(tc, big_write_slow_reader);
-  tcase_add_test(tc, many_connections);
+  tcase_add_test(tc, accepts_cancelled_lose_nothing);
   tcase_add_test(tc, idle_listener_does_not_keep_loop);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("many");
+  tcase_set_timeout(tc, 600);
+  tcase_add_test(tc, many_connections);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

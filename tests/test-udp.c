@@ -491,7 +491,16 @@ START_TEST(options) {
   struct sockaddr_in a = any4();
   uva_udp_t *u = bind4(loop, NULL);
   int err;
-  ck_assert_int_eq(uva_udp_set_broadcast(u, 1), 0);
+  /* a broadcast address needs SO_BROADCAST (the kernel's UV_EACCES) */
+  {
+    struct sockaddr_in bc;
+    ck_assert_int_eq(uv_ip4_addr("255.255.255.255", 9, &bc), 0);
+    ck_assert_int_eq(uva_block_on(loop, uva_udp_send(u, "x", 1, (struct sockaddr *)&bc), NULL),
+                     UV_EACCES);
+    ck_assert_int_eq(uva_udp_set_broadcast(u, 1), 0);
+    err = uva_block_on(loop, uva_udp_send(u, "x", 1, (struct sockaddr *)&bc), NULL);
+    ck_assert_msg(err == 0 || err == UV_ENETUNREACH, "%s", uv_err_name(err));
+  }
   ck_assert_int_eq(uva_udp_set_broadcast(u, 0), 0);
   ck_assert_int_eq(uva_udp_set_multicast_loop(u, 1), 0);
   ck_assert_int_eq(uva_udp_set_multicast_ttl(u, 4), 0);

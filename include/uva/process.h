@@ -1,9 +1,10 @@
 /* uva child processes (tokio::process::Command, Child).  Included by uva.h.
  * Every call is made on the loop's thread.
  *
- * No zombie is ever left: libuv reaps the child (waitpid) as soon as it
- * exits, and uva keeps the process's uv_process_t open until then, also
- * after uva_process_free.  Freeing a process whose child still runs:
+ * No zombie is ever left: libuv reaps the child (waitpid, from its SIGCHLD
+ * watcher) the next time the loop runs after the child exits, and uva
+ * keeps the process's uv_process_t open until then, also after
+ * uva_process_free.  Freeing a process whose child still runs:
  *  - with UVA_PROCESS_KILL_ON_FREE the child is sent SIGKILL;
  *  - without it the child runs on.
  * In both cases the handle stays open and referenced until the child has
