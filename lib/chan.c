@@ -53,7 +53,7 @@ struct uva_chan_s {
   uva_future_t *send_head, *send_tail; /* loop senders waiting for room */
   uva_future_t *recv_head, *recv_tail; /* loop receivers waiting */
   uva__recv_t *holders; /* settled receives holding a reserved slot */
-  int strong, weak;     /* the remote waits this channel holds */
+  int strong;           /* holds a remote wait for its waiters */
 
   /* the side of other threads */
   atomic_int busy;     /* the loop is inside a lock-free operation */
@@ -130,25 +130,35 @@ static void mb_init(void) {
 }
 
 /* The thread side's barrier: every thread of the process has run a full
- * memory barrier when it returns. */
-static void heavy_fence(void) {
-#if defined(__linux__) && defined(SYS_membarrier)
+ * memory barrier when it returns (membarrier).  Returns 0 when it could not
+ * (then both sides use sequentially consistent operations instead). */
+static int heavy_fence(void) {
+#if defined(__linux__) && defined(SYS_membarrier) && !defined(UVA__TSAN)
   if (mb_ok &&
       syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
-    return;
+    return 1;
 #endif
-  atomic_thread_fence(memory_order_seq_cst); /* the loop fences too */
+  return 0;
 }
 
 /* Loop thread: enters an operation.  Returns 1 when the channel is locked
- * (locked mode), 0 when the operation runs lock-free. */
+ * (locked mode), 0 when the operation runs lock-free.  Marking the channel
+ * busy and then reading its mode needs a store-load barrier against the
+ * thread side's (set the mode, then read busy): membarrier gives it from the
+ * thread side, so the loop needs only a compiler barrier; without it (and
+ * under TSan, which does not know membarrier) both sides use sequentially
+ * consistent operations. */
 static inline int lenter(uva_chan_t *ch) {
-  atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
+#ifdef UVA__TSAN
+  atomic_exchange_explicit(&ch->busy, 1, memory_order_seq_cst);
+#else
   if (uva__unlikely(atomic_load_explicit(&mb_fallback, memory_order_relaxed)))
-    atomic_thread_fence(memory_order_seq_cst);
+    atomic_exchange_explicit(&ch->busy, 1, memory_order_seq_cst);
   else
-    atomic_signal_fence(memory_order_seq_cst);
-  if (uva__likely(!atomic_load_explicit(&ch->threaded, memory_order_relaxed)))
+    atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
+  atomic_signal_fence(memory_order_seq_cst);
+#endif
+  if (uva__likely(!atomic_load_explicit(&ch->threaded, memory_order_seq_cst)))
     return 0;
   atomic_store_explicit(&ch->busy, 0, memory_order_release);
   uv_mutex_lock(&ch->lock);
@@ -168,9 +178,9 @@ static void tenter(uva_chan_t *ch) {
   uv_mutex_lock(&ch->lock);
   if (atomic_load_explicit(&ch->threaded, memory_order_relaxed))
     return;
-  atomic_store_explicit(&ch->threaded, 1, memory_order_relaxed);
-  heavy_fence();
-  while (atomic_load_explicit(&ch->busy, memory_order_acquire))
+  atomic_store_explicit(&ch->threaded, 1, memory_order_seq_cst);
+  (void)heavy_fence();
+  while (atomic_load_explicit(&ch->busy, memory_order_seq_cst))
     sched_yield(); /* the loop is inside one operation: it ends soon */
 }
 
@@ -345,36 +355,22 @@ static void hold_remove(uva_chan_t *ch, uva__recv_t *r) {
   r->base.flags &= ~F_HOLD;
 }
 
-/* Holds the remote waits the loop's waiters need: a waiting receiver may be
- * served by another thread, so it keeps uv_run alive (and the async handle
- * open); a waiting sender does so once threads use the channel, and before
- * that only keeps the handle open (a thread's first call can then wake the
- * loop) without keeping uv_run alive.  Loop thread.  Returns 0 or the error
- * of opening the handle. */
+/* Holds the remote wait the loop's waiters need: a waiting receiver or
+ * sender may be served by another thread (uva_chan_send_blocking,
+ * uva_chan_recv_blocking, uva_chan_close), so it keeps the async handle
+ * open and uv_run alive, as a pending poll future does.  Loop thread.
+ * Returns 0 or the error of opening the handle. */
 static int update_waits(uva_chan_t *ch) {
-  int threaded = atomic_load_explicit(&ch->threaded, memory_order_relaxed);
-  int want_strong =
-      ch->recv_head != NULL || (threaded && ch->send_head != NULL);
-  int want_weak = !want_strong && ch->send_head != NULL;
+  int want = ch->recv_head != NULL || ch->send_head != NULL;
   int err;
 
-  if (want_strong && !ch->strong) {
+  if (want && !ch->strong) {
     if ((err = uva__remote_wait_begin(ch->L)) != 0)
       return err;
     ch->strong = 1;
-  }
-  if (want_weak && !ch->weak) {
-    if ((err = uva__weak_wait_begin(ch->L)) != 0)
-      return err;
-    ch->weak = 1;
-  }
-  if (!want_strong && ch->strong) {
+  } else if (!want && ch->strong) {
     ch->strong = 0;
     uva__remote_wait_end(ch->L);
-  }
-  if (!want_weak && ch->weak) {
-    ch->weak = 0;
-    uva__weak_wait_end(ch->L);
   }
   return 0;
 }

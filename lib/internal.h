@@ -236,8 +236,6 @@ struct uva__loop_s {
   struct uva__async_s *async;  /* open, or NULL */
   size_t handles;              /* open or closing */
   size_t remote_waits;         /* waits another thread may end */
-  size_t weak_waits;           /* waits another thread may end, that do not
-                                  keep uv_run alive (uva__weak_wait_begin) */
   int async_refd;              /* async is referenced */
   size_t closing;              /* uva's handles being closed */
 
@@ -299,12 +297,6 @@ void uva__drain(uva__loop_t *L);
  * libuv error from uv_async_init. */
 int uva__remote_wait_begin_slow(uva__loop_t *L);
 void uva__remote_wait_end_slow(uva__loop_t *L);
-/* A weak remote wait: keeps the async handle open, so that other threads
- * can wake the loop, but unreferenced, so that it does not keep uv_run
- * alive by itself (a sender waiting for room that only the loop's own
- * receivers are expected to make).  Returns 0 or a libuv error. */
-int uva__weak_wait_begin(uva__loop_t *L);
-void uva__weak_wait_end(uva__loop_t *L);
 /* From any thread: queues r on L's inbox and wakes the loop (coalesced).
  * Only while a remote wait is open, or r's owner guarantees the handle. */
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r);

@@ -375,17 +375,10 @@ static void async_close(uva__loop_t *L) {
   uva__close(L, (uv_handle_t *)&a->handle, async_close_cb);
 }
 
-/* No wait left: the handle goes; only weak waits left: it stays open but no
- * longer keeps uv_run alive. */
+/* No wait left: the handle goes. */
 static void async_settle(uva__loop_t *L) {
-  if (L->remote_waits != 0 || L->async == NULL)
-    return;
-  if (L->weak_waits == 0) {
+  if (L->remote_waits == 0)
     async_close(L);
-  } else if (L->async_refd) {
-    L->async_refd = 0;
-    uv_unref((uv_handle_t *)&L->async->handle);
-  }
 }
 
 /* Opens the async handle, unreferenced, if it is not open. */
@@ -428,18 +421,6 @@ int uva__remote_wait_begin_slow(uva__loop_t *L) {
  * internal.h): nothing will need the handle until a new wait begins. */
 void uva__remote_wait_end_slow(uva__loop_t *L) { async_settle(L); }
 
-int uva__weak_wait_begin(uva__loop_t *L) {
-  int err = async_open(L);
-
-  if (err == 0)
-    L->weak_waits++;
-  return err;
-}
-
-void uva__weak_wait_end(uva__loop_t *L) {
-  if (--L->weak_waits == 0 && !L->draining && L->in_cb == 0)
-    async_settle(L);
-}
 
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r) {
   uv_mutex_lock(&L->remote_lock);

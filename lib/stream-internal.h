@@ -65,6 +65,9 @@ struct uva_stream_s {
   uva_stream_t *next;      /* link in a listener's ready list */
 };
 
+#define UVA__WCLASSES 8
+#define UVA__WCACHE 4 /* kept per class */
+
 /* The per-loop stream state (L->streams): the map from an adopted handle to
  * its stream, and the scratch buffer libuv reads into when no read waits
  * with a buffer of its own.  Made with the first stream, freed with the
@@ -75,6 +78,10 @@ typedef struct uva__streams_s {
   size_t map_used;
   uva_stream_t **map; /* open addressing by handle address */
   char *scratch;      /* UVA__SCRATCH bytes, or NULL */
+  /* write futures too large for the slabs, by power-of-two size class from
+   * 1 KiB to 128 KiB: a few of each are kept for reuse */
+  void *wcache[UVA__WCLASSES];
+  unsigned wcount[UVA__WCLASSES];
 } uva__streams_t;
 
 #define UVA__SCRATCH 65536

@@ -10,6 +10,7 @@
 #define F_WAITING (UVA__F_KIND0 << 0)  /* in the stream's wait queue */
 #define F_SHUTDOWN (UVA__F_KIND0 << 1) /* a shutdown, not a write */
 #define F_DONE (UVA__F_KIND0 << 2)     /* done callback called (or none) */
+#define F_WCACHE (UVA__F_KIND0 << 3)   /* memory from the streams' cache */
 
 struct uva__wr_s {
   uva_future_t base;
@@ -22,7 +23,7 @@ struct uva__wr_s {
   uv_buf_t *bufs; /* what is left to write (bufs[0] may be advanced) */
   unsigned nbufs;
   size_t len;  /* bytes in all, the value on success */
-  size_t size; /* bytes allocated for this future */
+  size_t size; /* bytes allocated, or the cache class (F_WCACHE) */
   uva_free_cb done;
   void *done_arg;
   /* uv_buf_t bufs[nbufs], then for uva_stream_write the bytes */
@@ -46,6 +47,71 @@ static void wr_settle(uva__wr_t *w, int status) {
 }
 
 static void wq_pump(uva_stream_t *s);
+static const uva__ops_t wr_ops;
+
+/* ---- memory: slab objects up to 512 bytes; larger writes (a 16 KiB
+ * message) reuse blocks the loop's streams keep per size class, so that
+ * steady-state writing calls no allocator either. */
+
+static int wclass(size_t size) {
+  size_t cap = 1024;
+  int c = 0;
+
+  if (!UVA__CACHING || size <= 512)
+    return -1;
+  while (cap < size && c < UVA__WCLASSES) {
+    cap *= 2;
+    c++;
+  }
+  return c < UVA__WCLASSES ? c : -1;
+}
+
+static uva__wr_t *wr_mem_alloc(uva_stream_t *s, size_t size) {
+  uva__loop_t *L = s->L;
+  uva__streams_t *S = L->streams;
+  int c = wclass(size);
+  uva_future_t *f;
+
+  if (c < 0) {
+    f = uva__future_alloc(L, &wr_ops, size);
+    if (f != NULL)
+      ((uva__wr_t *)f)->size = size;
+    return (uva__wr_t *)f;
+  }
+  if ((f = S->wcache[c]) != NULL) {
+    S->wcache[c] = *(void **)f;
+    S->wcount[c]--;
+  } else if ((f = uva__malloc((size_t)1024 << c)) == NULL) {
+    return NULL;
+  }
+  L->objects++; /* as a slab object counts */
+  memset(f, 0, sizeof(*f));
+  f->L = L;
+  f->ops = &wr_ops;
+  f->flags = F_WCACHE;
+  ((uva__wr_t *)f)->size = (size_t)c;
+  return (uva__wr_t *)f;
+}
+
+/* Frees w's memory (the caller holds a reference on the stream, so this is
+ * never the loop's last object). */
+static void wr_mem_free(uva__wr_t *w) {
+  uva__loop_t *L = w->base.L;
+  uva__streams_t *S = L->streams;
+
+  if (!(w->base.flags & F_WCACHE)) {
+    uva__future_free_mem(&w->base, w->size);
+    return;
+  }
+  L->objects--;
+  if (S->wcount[w->size] < UVA__WCACHE) {
+    *(void **)w = S->wcache[w->size];
+    S->wcache[w->size] = w;
+    S->wcount[w->size]++;
+  } else {
+    uva__free(w);
+  }
+}
 
 /* libuv is done with a write or shutdown request. */
 static void req_done(uva__wr_t *w, int status) {
@@ -57,8 +123,11 @@ static void req_done(uva__wr_t *w, int status) {
   uva__stream_busy(s, -1);
   wr_done(w);
   wr_settle(w, status);
-  if (uva__future_unhold(&w->base, w->size))
+  w->base.flags &= ~UVA__F_HELD;
+  if (w->base.flags & UVA__F_RELEASED) {
+    wr_mem_free(w);
     uva__stream_unref(s); /* the future's reference */
+  }
   wq_pump(s);
   uva__stream_unref(s);
   uva__cb_leave(L);
@@ -192,7 +261,7 @@ static void wr_release(uva_future_t *f) {
     return;
   }
   wr_done(w); /* never started */
-  uva__future_free_mem(f, w->size);
+  wr_mem_free(w);
   uva__stream_unref(s);
 }
 
@@ -210,7 +279,7 @@ static uva__wr_t *wr_new(uva_stream_t *s, unsigned nbufs, size_t extra) {
 
   if (extra > SIZE_MAX / 2 || nbufs > 65536)
     return NULL;
-  w = (uva__wr_t *)uva__future_alloc(s->L, &wr_ops, size);
+  w = wr_mem_alloc(s, size);
   if (w == NULL)
     return NULL;
   w->base.flags |= UVA__F_LAZY;
@@ -219,7 +288,6 @@ static uva__wr_t *wr_new(uva_stream_t *s, unsigned nbufs, size_t extra) {
   w->bufs = (uv_buf_t *)(w + 1);
   w->nbufs = nbufs;
   w->len = 0;
-  w->size = size;
   w->done = NULL;
   w->done_arg = NULL;
   s->refs++;

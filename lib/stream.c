@@ -146,9 +146,16 @@ static void stream_free_mem(uva_stream_t *s) {
 
   s->magic = 0;
   if (--S->n == 0) {
+    int c;
     L->streams = NULL;
     uva__free(S->map);
     uva__free(S->scratch);
+    for (c = 0; c < UVA__WCLASSES; c++)
+      while (S->wcache[c] != NULL) {
+        void *p = S->wcache[c];
+        S->wcache[c] = *(void **)p;
+        uva__free(p);
+      }
     uva__free(S);
   }
   uva__obj_free(L, s, sizeof(*s)); /* may free L */

@@ -188,6 +188,7 @@ static int reset_reader(void *arg, uva_result_t *r) {
   s = v.ptr;
   ck_assert_int_eq(uva_await(uva_stream_read_exact(s, buf, 4), NULL), 0);
   ck_assert(memcmp(buf, "abcd", 4) == 0);
+  c->n = 1; /* the peer may reset now */
   err = uva_await(uva_stream_read(s, buf, sizeof buf), &v);
   ck_assert_int_eq(err, UV_ECONNRESET);
   /* sticky */
@@ -210,8 +211,10 @@ START_TEST(reset_by_peer) {
   ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
   ck_assert_int_eq(write(fd, "abcd", 4), 4);
   ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
-  /* let the reader take the bytes first */
-  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 20), NULL), 0);
+  /* the reader takes the bytes first, and waits for more */
+  while (c.n == 0)
+    ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
   close(fd);
   ck_assert_int_eq(uva_block_on(loop, f, NULL), 0);
   uva_stream_free(c.listener);
