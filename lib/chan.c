@@ -221,10 +221,11 @@ static int ch_closed(uva_chan_t *ch) {
   return closed;
 }
 
+/* Slots outside [head, head + count) are always S_AVAIL (pop_front resets
+ * what it drops). */
 static inline void ring_push(uva_chan_t *ch, const void *msg) {
   size_t s = slot_of(ch, ch->count);
   msg_copy(slot_ptr(ch, s), msg, ch->elem);
-  ch->state[s] = S_AVAIL;
   ch->count++;
 }
 
@@ -246,7 +247,13 @@ static inline int has_avail(uva_chan_t *ch) {
 }
 
 /* Drops the front slot and the gaps behind it. */
-static void pop_front(uva_chan_t *ch) {
+static inline void pop_front(uva_chan_t *ch) {
+  if (uva__likely(ch->nres == 0)) {
+    if (++ch->head == ch->cap)
+      ch->head = 0;
+    ch->count--;
+    return;
+  }
   do {
     if (ch->state[ch->head] != S_AVAIL)
       ch->nres--;
@@ -437,12 +444,21 @@ static void pump(uva_chan_t *ch) {
   }
 }
 
+/* Whether pump has anything to do: waiters to serve, a remote wait to let
+ * go of, threads to tell (read before leaving). */
+static inline int pump_needed(const uva_chan_t *ch, int locked) {
+  return locked || ch->send_head != NULL || ch->recv_head != NULL ||
+         ch->strong;
+}
+
 /* Ends a loop-side operation: leaves, settles the operation's own future
  * (d holds at most that one) first, then moves the rest along. */
 static void finish(uva_chan_t *ch, int locked, done_t *d) {
+  int need = pump_needed(ch, locked);
   lleave(ch, locked);
   done_settle(d);
-  pump(ch);
+  if (need)
+    pump(ch);
 }
 
 /* ---- send and receive futures --------------------------------------------- */
@@ -508,11 +524,37 @@ static void send_release(uva_future_t *f) {
   chan_unref(ch);
 }
 
+/* uva_await's one step: the message goes in now if there is room and no
+ * earlier sender waits. */
+static int send_now(uva_future_t *f, uva_result_t *out) {
+  uva__send_t *s = (uva__send_t *)f;
+  uva_chan_t *ch = s->ch;
+  int locked, need;
+
+  (void)out;
+  if (ch->dead)
+    return UVA_PENDING;
+  locked = lenter(ch);
+  if (ch->closed || !has_room(ch) || ch->send_head != NULL) {
+    lleave(ch, locked);
+    return UVA_PENDING;
+  }
+  ring_push(ch, s->msg);
+  need = pump_needed(ch, locked);
+  lleave(ch, locked);
+  uva__future_free_mem(f, s->size); /* sent: nothing to free but f */
+  if (need)
+    pump(ch); /* a receiver waits, or threads do */
+  chan_unref(ch);
+  return 0;
+}
+
 static const uva__ops_t send_ops = {
     .name = "chan_send",
     .cancel = send_cancel,
     .release = send_release,
     .start = send_start,
+    .now = send_now,
 };
 
 static void recv_start(uva_future_t *f) {
@@ -596,6 +638,31 @@ static void recv_release(uva_future_t *f) {
   chan_unref(ch);
 }
 
+/* uva_await's one step: the oldest message goes to out now if there is
+ * one and no earlier receiver waits. */
+static int recv_now(uva_future_t *f, uva_result_t *out) {
+  uva__recv_t *r = (uva__recv_t *)f;
+  uva_chan_t *ch = r->ch;
+  int locked, need;
+
+  (void)out;
+  if (ch->dead)
+    return UVA_PENDING;
+  locked = lenter(ch);
+  if (ch->recv_head != NULL || !has_avail(ch)) {
+    lleave(ch, locked);
+    return UVA_PENDING;
+  }
+  take_avail(ch, r->out);
+  need = pump_needed(ch, locked);
+  lleave(ch, locked);
+  uva__future_free_mem(f, sizeof(*r));
+  if (need)
+    pump(ch); /* a sender waits for the room, or threads do */
+  chan_unref(ch);
+  return 0;
+}
+
 static const uva__ops_t recv_ops = {
     .name = "chan_recv",
     .cancel = recv_cancel,
@@ -603,6 +670,7 @@ static const uva__ops_t recv_ops = {
     .start = recv_start,
     .take = recv_take,
     .undo = recv_undo,
+    .now = recv_now,
 };
 
 /* ---- the side of other threads ------------------------------------------ */

@@ -127,11 +127,21 @@ struct uva__ops_s {
    * channel, bytes to the front of the stream's buffer).  Called once,
    * instead of take. */
   void (*undo)(uva_future_t *f);
+  /* Optional, lazy kinds: the consumer (uva_await) would start f and take
+   * its result at once.  If the operation can complete right now, do it
+   * and take it in one step (the effect is final), store its value and
+   * free function in out (zeroed by the caller) and return its status;
+   * else return UVA_PENDING having done nothing.  When it completes, it
+   * also releases f (as ops->release would): f is gone, never settled. */
+  int (*now)(uva_future_t *f, uva_result_t *out);
 };
 
 /* uva__future_alloc (inline, below): allocates size bytes (at least
  * sizeof(uva_future_t)) from L's slabs and initialises a pending future of
  * kind ops.  NULL without memory. */
+/* Releases f's kind resources and memory (ops->release): for a lazy f whose
+ * ops->now completed it. */
+void uva__future_release(uva_future_t *f);
 /* Gives a future's memory back; size as allocated. */
 void uva__future_free_mem(uva_future_t *f, size_t size);
 /* A failed future for err: from L when possible, else a static one. */

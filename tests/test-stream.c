@@ -542,6 +542,27 @@ START_TEST(adopt_and_release) {
 }
 END_TEST
 
+/* uva_stream_close on an adopted handle closes it; its memory is the
+ * program's again once the future settles. */
+START_TEST(close_adopted) {
+  LOOP_INIT(loop);
+  int fd[2];
+  uv_pipe_t *h = malloc(sizeof *h);
+  uva_stream_t *s;
+  ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+  uv_pipe_init(loop, h, 0);
+  h->data = &sentinel;
+  ck_assert_int_eq(uv_pipe_open(h, fd[0]), 0);
+  ck_assert_int_eq(uva_stream_adopt((uv_stream_t *)h, &s), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_stream_close(s), NULL), 0);
+  ck_assert(uv_is_closing((uv_handle_t *)h));
+  ck_assert_ptr_eq(h->data, &sentinel);
+  free(h);
+  close(fd[1]);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("stream");
   TCase *tc = tcase_create("stream");
@@ -556,6 +577,7 @@ int main(void) {
   tcase_add_test(tc, free_with_operations_pending);
   tcase_add_test(tc, idle_stream_does_not_keep_loop);
   tcase_add_test(tc, adopt_and_release);
+  tcase_add_test(tc, close_adopted);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }
