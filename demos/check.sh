@@ -1,16 +1,20 @@
 #!/bin/sh
-# Runs one demo and checks its output.  Usage: check.sh TEST PROGRAM
-# TEST is the ctest name without "demo-".  Every run happens in a fresh
+# Runs one demo and checks its output.  Usage: check.sh TEST PROGRAM [OTHER]
+# TEST is the ctest name without "demo-"; OTHER is a second program (the
+# echo tests: the client).  Every run happens in a fresh
 # temporary directory that is removed afterwards.  UVA_DEMO_WRAPPER (may be
 # empty) is put in front of the program, e.g. a valgrind command.
 set -u
 name=$1
 prog=$2
 case $prog in /*) ;; *) prog=$PWD/$prog ;; esac # it runs in another dir
+other=${3:-}
+case $other in /* | '') ;; *) other=$PWD/$other ;; esac
 wrap=${UVA_DEMO_WRAPPER:-}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/uva-demo-$name.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+pids=""
+trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 mkdir "$tmp/work"
 
 fail() {
@@ -42,7 +46,150 @@ has() {
   grep -qxF -- "$1" "$tmp/out" || fail "no line '$1'"
 }
 
+# start_server ARGS...: starts the program in the background (stdout to
+# $tmp/out) and sets $spid and $port from its "listening on" line.
+start_server() {
+  (cd "$tmp/work" && exec $wrap "$prog" "$@") >"$tmp/out" 2>"$tmp/err" &
+  spid=$!
+  pids="$pids $spid"
+  port=""
+  i=0
+  while [ -z "$port" ] && [ $i -lt 600 ]; do # up to 60 s (valgrind)
+    sleep 0.1
+    port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$tmp/out")
+    i=$((i + 1))
+  done
+  [ -n "$port" ] || fail "the server printed no port"
+}
+
+# start_hold [ARGS]: an echo client that holds its connection open (after
+# one echo, unless ARGS say otherwise), in the background (stdout to
+# $tmp/hold); waits until it holds.
+start_hold() {
+  $wrap "$other" --port "$port" --hold "$@" >"$tmp/hold" 2>"$tmp/hold.err" &
+  hpid=$!
+  pids="$pids $hpid"
+  i=0
+  until grep -qxF 'holding the connection open' "$tmp/hold"; do
+    [ $i -lt 600 ] || fail "the holding client never held"
+    sleep 0.1
+    i=$((i + 1))
+  done
+}
+
+# wait_for PID WHAT: waits for a background program; its status to $status.
+wait_for() {
+  wait "$1"
+  status=$?
+}
+
+# server_out: the server's stdout with its port replaced by PORT.
+server_out() {
+  sed "s/^listening on 127\.0\.0\.1:$port\$/listening on 127.0.0.1:PORT/" \
+    "$tmp/out" >"$tmp/out.p" && mv "$tmp/out.p" "$tmp/out"
+}
+
 case $name in
+echo)
+  # The echo server on a port of the kernel's choosing; 8 clients x 50
+  # echoes; then a client that holds its connection while the server gets
+  # SIGINT: the server stops accepting, waits 500 ms, closes it.
+  start_server --port 0 --grace-ms 500
+  $wrap "$other" --port "$port" --clients 8 --requests 50 \
+    >"$tmp/client" 2>"$tmp/client.err" || {
+    cat "$tmp/client" "$tmp/client.err"
+    fail "the client failed"
+  }
+  [ "$(grep -v '^rate: [0-9]* requests/s$' "$tmp/client")" = \
+    '8 clients x 50 requests of 64 bytes: 400 echoes, every byte matched' ] || {
+    cat "$tmp/client"
+    fail "client output"
+  }
+  grep -q '^rate: ' "$tmp/client" || fail "no rate"
+  start_hold
+  kill -INT "$spid"
+  wait_for "$hpid"
+  [ "$status" -eq 0 ] || fail "the holding client exited $status"
+  grep -qxF 'the server closed the connection' "$tmp/hold" ||
+    fail "the holding client: $(cat "$tmp/hold" "$tmp/hold.err")"
+  wait_for "$spid"
+  server_out
+  expect 0 <<'END'
+listening on 127.0.0.1:PORT
+shutdown (SIGINT): no longer accepting; 1 connection open, waiting up to 500 ms
+shutdown: deadline passed, closing 1 connection
+served 9 connections, 25664 bytes echoed
+END
+  ;;
+
+echo-idle)
+  # --exit-after 1: the server stops accepting after one connection, which
+  # sends nothing (so no timing matters, also under valgrind): after 200 ms
+  # the idle timeout closes it.
+  start_server --port 0 --exit-after 1 --idle-ms 200
+  start_hold --requests 0
+  wait_for "$hpid"
+  [ "$status" -eq 0 ] || fail "the holding client exited $status"
+  grep -qxF 'the server closed the connection' "$tmp/hold" ||
+    fail "the holding client: $(cat "$tmp/hold" "$tmp/hold.err")"
+  wait_for "$spid"
+  server_out
+  expect 0 <<'END'
+listening on 127.0.0.1:PORT
+shutdown (accepted 1 connection): no longer accepting; 1 connection open, waiting up to 2000 ms
+connection 1: idle for 200 ms, closing
+served 1 connection, 0 bytes echoed
+END
+  ;;
+
+chat)
+  # The server and three clients in one process: carol never reads and is
+  # disconnected; bob gets all of alice's lines.  The joins come in order;
+  # the other lines in an order that depends on timing.
+  run --demo --lines 100000
+  [ "$status" -eq 0 ] || fail "exit status $status"
+  head -n 4 "$tmp/out" >"$tmp/head"
+  diff -u - "$tmp/head" <<'END' || fail "the first lines differ"
+chat: every line goes to every other client; a client whose queue (64 lines) is full is disconnected
+carol joined
+bob joined
+alice joined
+END
+  sort "$tmp/out" >"$tmp/sorted"
+  sort <<'END' | diff -u - "$tmp/sorted" || fail "the lines differ"
+chat: every line goes to every other client; a client whose queue (64 lines) is full is disconnected
+carol joined
+bob joined
+alice joined
+carol disconnected: too slow (64 lines queued)
+bob got 100000 lines from alice, in order
+alice got: bob: bye
+bob left
+alice left
+chat: shutting down
+chat: 3 clients served, 1 disconnected as too slow
+END
+  # carol goes before bob has everything; the summary is last.
+  sed -n '/^carol disconnected/,$p' "$tmp/out" | grep -q '^bob got ' ||
+    fail "carol was disconnected after bob got every line"
+  [ "$(tail -n 1 "$tmp/out")" = \
+    'chat: 3 clients served, 1 disconnected as too slow' ] || fail "last line"
+  ;;
+
+pipeline)
+  run
+  expect 0 <<'END'
+sort wrote:
+  apple
+  banana
+  cherry
+sort: exited with status 0
+sh -c 'exit 3': exited with status 3
+sleep 10: still running after 100 ms, sending SIGTERM
+sleep 10: killed by signal 15 (SIGTERM)
+END
+  ;;
+
 hello)
   run
   expect 0 <<'END'
@@ -135,9 +282,18 @@ existing_loop)
   diff -u "$tmp/want" "$tmp/steps" || fail "task steps wrong"
   for line in 'tick 1' 'tick 2' 'tick 3' 'tick 4' 'tick 5' \
     'task saw tick 5' 'echo: hello from a uva task' \
+    'read timed out after 20 ms; its cancel hook stopped reading' \
+    'echo: [adopted] hello from a uva task' \
+    'adopted connection: the task is done, the program closes it' \
     'tasks done, closing the timer and the server'; do
     has "$line"
   done
+  # The adopted connection is the first; the probe comes before it.
+  grep -e '^echo: ' -e '^read timed out' "$tmp/out" >"$tmp/echoes"
+  printf '%s\n' 'read timed out after 20 ms; its cancel hook stopped reading' \
+    'echo: [adopted] hello from a uva task' 'echo: hello from a uva task' \
+    >"$tmp/want"
+  diff -u "$tmp/want" "$tmp/echoes" || fail "echo lines wrong"
   # "task saw tick 5" comes after "tick 5"; nothing after the last line.
   sed -n '/^tick 5$/,$p' "$tmp/out" | grep -qxF 'task saw tick 5' ||
     fail "'task saw tick 5' before 'tick 5'"

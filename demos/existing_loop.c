@@ -5,7 +5,11 @@
  * uv_run(UV_RUN_DEFAULT); uva never runs it here (no uva_block_on).  The
  * program has its own handles, written the classic libuv way:
  *   - a uv_timer_t that prints "tick N" every 10 ms, and
- *   - a TCP echo server on 127.0.0.1 (port 0: the kernel picks one).
+ *   - a TCP echo server on 127.0.0.1 (port 0: the kernel picks one) that
+ *     accepts with its own callbacks; it hands its first connection to a
+ *     uva task (uva_stream_adopt: the uv_tcp_t stays the program's memory,
+ *     and the task gives it back with uva_stream_release when the peer is
+ *     done), and serves the next one itself.
  * Three uva tasks are added to the same loop, in the spirit of
  *
  *   tokio::spawn(async { for i in 1..=3 { sleep(25ms).await; println!(..) } });
@@ -15,10 +19,18 @@
  *   - "stepper" sleeps 25 ms three times, printing "task step N";
  *   - "waiter" awaits a future (uva_future_new) that the timer callback
  *     resolves on tick 5: the bridge from any callback into async code;
- *   - "client" talks to the echo server through the same kind of bridge.
- * When all three are done (uva_join, then uva_future_then) a callback
- * closes the program's timer and server, uv_run returns because nothing is
- * left, and uv_loop_close returns 0: uva left nothing behind.
+ *   - "client" talks to the echo server through the same kind of bridge,
+ *     twice: the first connection is served by the adopting task (which
+ *     answers "[adopted] " + the line), the second by the program.  Its
+ *     read bridge registers a cancel hook (uva_future_on_cancel): a read
+ *     that times out (the client first reads before it has sent anything,
+ *     with a 20 ms timeout) stops libuv's reading there and then.
+ * A fourth task, spawned from the connection callback and detached, serves
+ * the adopted connection.  When the three are done (uva_join, then
+ * uva_future_then) a callback closes the program's timer and server;
+ * uv_run returns once nothing is left (the adopted handle, handed back,
+ * closed by the program), and uv_loop_close returns 0: uva left nothing
+ * behind.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +39,7 @@
 #include <uv.h>
 #include <uva.h>
 
-#define MESSAGE "hello from a uva task"
+#define MESSAGE "hello from a uva task\n"
 
 typedef struct {
   uv_loop_t *loop;
@@ -37,6 +49,7 @@ typedef struct {
   unsigned ticks;
   uva_future_t *fifth_tick; /* resolved by on_tick; NULL once resolved */
   uva_result_t results[3];  /* the tasks' results, filled by uva_join */
+  unsigned connections;     /* accepted by the server */
 } app_t;
 
 /* ---- the program's own code: plain libuv callbacks ----------------------- */
@@ -89,18 +102,62 @@ static void echo_read(uv_stream_t *conn, ssize_t nread, const uv_buf_t *buf) {
     uv_close((uv_handle_t *)conn, free_handle);
 }
 
+static int serve_adopted(void *arg, uva_result_t *result);
+
 static void on_connection(uv_stream_t *server, int status) {
+  app_t *app = server->data;
   uv_tcp_t *conn;
+  uva_stream_t *s;
 
   if (status < 0 || (conn = malloc(sizeof(*conn))) == NULL)
     return;
   uv_tcp_init(server->loop, conn);
-  if (uv_accept(server, (uv_stream_t *)conn) != 0 ||
-      uv_read_start((uv_stream_t *)conn, echo_alloc, echo_read) != 0)
+  if (uv_accept(server, (uv_stream_t *)conn) != 0) {
+    uv_close((uv_handle_t *)conn, free_handle);
+    return;
+  }
+  /* The first connection goes to a uva task; the program keeps the
+   * uv_tcp_t's memory and gets the handle back at the end. */
+  if (app->connections++ == 0 &&
+      uva_stream_adopt((uv_stream_t *)conn, &s) == 0) {
+    uva_future_detach(uva_spawn(server->loop, serve_adopted, s));
+    return;
+  }
+  if (uv_read_start((uv_stream_t *)conn, echo_alloc, echo_read) != 0)
     uv_close((uv_handle_t *)conn, free_handle);
 }
 
 /* ---- the uva tasks -------------------------------------------------------- */
+
+/* Serves an adopted connection line by line, as a uva stream; when the
+ * peer is done, hands the handle back to the program, which closes it the
+ * way it closes its other connections. */
+static int serve_adopted(void *arg, uva_result_t *result) {
+  uva_stream_t *s = arg;
+  uv_stream_t *h;
+  uva_buf_t *rest;
+  uva_value_t v;
+  char reply[128];
+  int err;
+
+  (void)result;
+  while ((err = uva_await(uva_stream_read_until(s, '\n', 100), &v)) == 0) {
+    uva_buf_t *line = v.ptr;
+    int n = snprintf(reply, sizeof(reply), "[adopted] %s", line->base);
+    uva_buf_free(line);
+    err = uva_await(uva_stream_write(s, reply, (size_t)n), NULL);
+    if (err != 0)
+      break;
+  }
+  if (uva_stream_release(s, &h, &rest) == 0) {
+    printf("adopted connection: the task is done, the program closes it\n");
+    uva_buf_free(rest); /* unread bytes (none here) */
+    uv_close((uv_handle_t *)h, free_handle);
+  } else {
+    uva_stream_free(s);
+  }
+  return err == UV_EOF ? 0 : err;
+}
 
 static int stepper(void *arg, uva_result_t *result) {
   app_t *app = arg;
@@ -137,6 +194,7 @@ typedef struct {
   uv_connect_t connect;
   uv_write_t write;
   uva_future_t *reading; /* the read in progress, settled by on_read */
+  unsigned cancelled_reads; /* by read_cancelled */
   size_t got;            /* bytes in buf so far */
   char buf[64];
 } client_t;
@@ -213,12 +271,24 @@ static uva_future_t *tcp_write(client_t *c, const char *text) {
   return f;
 }
 
+/* The read bridge's cancel hook: the consumer gave up (here a timeout), so
+ * stop libuv's reading now, and settle the future as every producer must. */
+static void read_cancelled(uva_future_t *f, void *data) {
+  client_t *c = data;
+
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  c->reading = NULL;
+  c->cancelled_reads++;
+  uva_future_reject(f, UV_ECANCELED);
+}
+
 static uva_future_t *tcp_read(client_t *c) {
   uva_future_t *f = uva_future_new(c->tcp.loop);
   int err;
 
   if (uva_future_status(f) != UVA_PENDING)
     return f;
+  uva_future_on_cancel(f, read_cancelled, c);
   c->reading = f;
   err = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (err != 0) {
@@ -240,29 +310,52 @@ static uva_future_t *tcp_close(client_t *c) {
   return f;
 }
 
-static int client(void *arg, uva_result_t *result) {
-  app_t *app = arg;
+/* One connection: send MESSAGE, print the reply line.  With probe, first
+ * a read with a 20 ms timeout before anything was sent: it times out, and
+ * the bridge's cancel hook stops the read. */
+static int exchange(app_t *app, int probe) {
   client_t c;
   int err, close_err;
 
-  (void)result;
   memset(&c, 0, sizeof(c));
   err = uv_tcp_init(app->loop, &c.tcp);
   if (err != 0)
     return err;
   err = uva_await(tcp_connect(&c, (struct sockaddr *)&app->addr), NULL);
+  if (err == 0 && probe) {
+    err = uva_await(uva_timeout(tcp_read(&c), 20), NULL);
+    if (err == UV_ETIMEDOUT && c.cancelled_reads == 1 && c.reading == NULL) {
+      printf("read timed out after 20 ms; its cancel hook stopped reading\n");
+      err = 0;
+    } else if (err == 0) {
+      err = UV_EPROTO; /* nothing was sent: nothing can come */
+    }
+  }
   if (err == 0)
     err = uva_await(tcp_write(&c, MESSAGE), NULL);
-  while (err == 0 && c.got < strlen(MESSAGE)) /* TCP may split it */
-    err = uva_await(tcp_read(&c), NULL);
+  /* TCP may split the reply: read up to the newline. */
+  while (err == 0 && (c.got == 0 || c.buf[c.got - 1] != '\n'))
+    err = c.got < sizeof(c.buf) - 1 ? uva_await(tcp_read(&c), NULL)
+                                    : UV_ENOBUFS;
   if (err == 0) {
     c.buf[c.got] = '\0';
-    printf("echo: %s\n", c.buf);
+    printf("echo: %s", c.buf);
   }
   /* Always close, and wait for it: libuv owns c until on_closed has run. */
   close_err = uva_await(tcp_close(&c), NULL);
   if (close_err != 0 && close_err != UV_ECANCELED)
     err = err != 0 ? err : close_err;
+  return err;
+}
+
+static int client(void *arg, uva_result_t *result) {
+  app_t *app = arg;
+  int err;
+
+  (void)result;
+  err = exchange(app, 1); /* served by the adopting uva task */
+  if (err == 0)
+    err = exchange(app, 0); /* served by the program's callbacks */
   return err;
 }
 
@@ -304,6 +397,7 @@ int main(void) {
   uv_timer_init(&loop, &app.timer);
   app.timer.data = &app;
   uv_tcp_init(&loop, &app.server);
+  app.server.data = &app;
   uv_ip4_addr("127.0.0.1", 0, &any);
   err = uv_tcp_bind(&app.server, (struct sockaddr *)&any, 0);
   if (err == 0)

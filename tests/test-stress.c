@@ -14,7 +14,7 @@
  * refilling it).  How far ahead a message was seen is printed.
  *
  * N is UVA_STRESS_N when set, else 20,000 with UVA_TEST_SMALL (valgrind,
- * sanitizers), else 2,500,000 (10 million messages). */
+ * sanitizers), else 1,000,000 (4 million messages). */
 #include "test-util.h"
 
 #include <inttypes.h>
@@ -313,7 +313,7 @@ static uint64_t per_sender(void) {
   const char *e = getenv("UVA_STRESS_N");
   if (e != NULL && *e != '\0')
     return strtoull(e, NULL, 10);
-  return getenv("UVA_TEST_SMALL") != NULL ? 20000 : 2500000;
+  return getenv("UVA_TEST_SMALL") != NULL ? 20000 : 1000000;
 }
 
 START_TEST(threads_send_tasks_receive_and_cancel) {

@@ -26,6 +26,7 @@ typedef struct bench_run {
   long rss_peak_kib;  /* VmHWM at bench_rss_sample */
   uint64_t live;      /* objects alive at bench_rss_sample (0: not measured) */
   const char *error;  /* set by bench_fail */
+  double p50_ns, p99_ns; /* request latency percentiles (0: not measured) */
 } bench_run_t;
 
 typedef int (*bench_fn)(bench_run_t *r);
@@ -60,6 +61,7 @@ extern const bench_case_t bench_files_cases[];
 extern const bench_case_t bench_threadchan_cases[];
 extern const bench_case_t bench_blocking_cases[];
 extern const bench_case_t bench_yield_cases[];
+extern const bench_case_t bench_tcp_cases[];
 
 /* The timed part of a run. */
 void bench_start(bench_run_t *r);

@@ -23,7 +23,7 @@ long bench_peak_kib(void);
 static const bench_case_t *const all_cases[] = {
     bench_spawn_cases,      bench_sleep_cases,    bench_chan_cases,
     bench_pingpong_cases,   bench_files_cases,    bench_threadchan_cases,
-    bench_blocking_cases,   bench_yield_cases,
+    bench_blocking_cases,   bench_yield_cases,      bench_tcp_cases,
 };
 #define N_TABLES (sizeof(all_cases) / sizeof(all_cases[0]))
 
@@ -35,6 +35,7 @@ typedef struct child_res {
   double allocs_op;
   double rss_op; /* < 0: not measured */
   long peak_kib;
+  double p50_ns, p99_ns; /* 0: not measured */
 } child_res_t;
 
 #define MAX_ROUNDS 64
@@ -42,6 +43,7 @@ typedef struct child_res {
 typedef struct stats {
   double ns_op, ops_s, allocs_op, rss_op;
   long peak_kib;
+  double p50_ns, p99_ns;
   int ok;
 } stats_t;
 
@@ -68,6 +70,8 @@ static void run_in_process(bench_fn fn, uint64_t n, child_res_t *out) {
     out->rss_op =
         (double)(r.rss_peak_kib - r.rss_base_kib) * 1024.0 / (double)r.live;
   out->peak_kib = bench_peak_kib();
+  out->p50_ns = r.p50_ns;
+  out->p99_ns = r.p99_ns;
 }
 
 static void run_one(bench_fn fn, uint64_t n, child_res_t *out) {
@@ -130,6 +134,7 @@ static double median(double *v, int n) {
 
 static void summarize(const child_res_t *res, int rounds, stats_t *s) {
   double ns[MAX_ROUNDS], al[MAX_ROUNDS], rs[MAX_ROUNDS], pk[MAX_ROUNDS];
+  double p50[MAX_ROUNDS], p99[MAX_ROUNDS];
   memset(s, 0, sizeof(*s));
   s->ok = 1;
   for (int i = 0; i < rounds; i++) {
@@ -137,6 +142,8 @@ static void summarize(const child_res_t *res, int rounds, stats_t *s) {
     al[i] = res[i].allocs_op;
     rs[i] = res[i].rss_op;
     pk[i] = (double)res[i].peak_kib;
+    p50[i] = res[i].p50_ns;
+    p99[i] = res[i].p99_ns;
     if (!res[i].ok)
       s->ok = 0;
   }
@@ -145,6 +152,8 @@ static void summarize(const child_res_t *res, int rounds, stats_t *s) {
   s->allocs_op = median(al, rounds);
   s->rss_op = median(rs, rounds);
   s->peak_kib = (long)median(pk, rounds);
+  s->p50_ns = median(p50, rounds);
+  s->p99_ns = median(p99, rounds);
 }
 
 /* ---- output --------------------------------------------------------------- */
@@ -208,6 +217,8 @@ static void print_line(const bench_case_t *c, const char *impl, uint64_t n,
     printf(" ratio=%.3f", s->ns_op / raw->ns_op);
   else
     printf(" ratio=-");
+  if (s->p50_ns > 0)
+    printf(" p50_us=%.1f p99_us=%.1f", s->p50_ns / 1e3, s->p99_ns / 1e3);
   printf(" target=%s status=%s\n", target, s->ok ? "ok" : "FAILED");
   if (csv != NULL) {
     char ratio[32] = "";
