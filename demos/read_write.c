@@ -107,9 +107,9 @@ static int tokio_main(void *arg, uva_result_t *result) {
   /* join!(write_off).0.unwrap(); -- join over one future, then look at
    * entry 0.  file stays alive until the join has settled: the job reads
    * it.  (Nobody cancels this task.  If someone did, this await would
-   * return UV_ECANCELED while a job already running goes on reading file,
-   * and nothing tells us when it has stopped; a job that must survive
-   * cancellation has to own its input.) */
+   * return UV_ECANCELED while a job already running goes on reading file;
+   * a job that must survive cancellation owns its input, handed over with
+   * uva_spawn_blocking_ex, which frees it once the job is over.) */
   err = uva_await(uva_join(app->loop, &write_off, 1, joined), NULL);
   if (err == 0)
     err = joined[0].status;

@@ -4,7 +4,8 @@
  * Conventions that hold for every call below:
  *  - Every call takes the caller's uv_loop_t (directly or through an object
  *    made on it).  uva never touches loop->data or the data field of a handle
- *    it did not create, and calls uv_run only inside uva_block_on.
+ *    it did not create, and calls uv_run only inside uva_block_on and
+ *    uva_loop_shutdown.
  *  - Errors are 0 or a negative libuv error code (UV_EINVAL, UV_ENOMEM, ...);
  *    uv_strerror() and uv_err_name() give their text.
  *  - A call that returns a future never returns NULL: an operation that
@@ -278,11 +279,20 @@ typedef struct uva_spawn_opts {
 UVA_EXTERN uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg);
 
 /* As uva_spawn, with options (opts may be NULL).  Also fails with UV_EINVAL if
- * opts->stack_size is neither 0 nor between UVA_STACK_MIN and 1 TiB.  Stacks
- * are mmap'd and reused; running past the end of one is detected (a guard
- * page, or a canary checked at every switch) and reported on stderr before
- * the process aborts, instead of corrupting memory.  Tasks share the loop
- * thread's floating-point environment (rounding mode, exception masks,
+ * opts->stack_size is neither 0 nor between UVA_STACK_MIN and 1 TiB; the
+ * task's join future fails with UV_ENOMEM when the system will not map a
+ * stack that large.  Stacks are mmap'd (address space: only the pages a task
+ * touches use memory, also in ASan builds) and reused.  Below each lies a
+ * 1 MiB guard region of address space, so that running past the end of a
+ * stack, even by a frame that skips pages (a large local array written from
+ * its low end), is detected instead of corrupting memory: on the first
+ * 16,384 stacks of the process the region is inaccessible and the first
+ * access faults; on the others a canary checked at every switch, and the
+ * region checked when the stack is released, find it.  Either way uva
+ * reports it on stderr and the process aborts.  A frame wider than the guard
+ * region may go unnoticed; code built with -fstack-clash-protection (which
+ * touches every page of a large frame) is always caught.  Tasks share the
+ * loop thread's floating-point environment (rounding mode, exception masks,
  * flush-to-zero), as Tokio's tasks do: a task that changes it should restore
  * it before it awaits or yields. */
 UVA_EXTERN uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn,
@@ -313,12 +323,18 @@ UVA_EXTERN int uva_in_task(void);
 
 /* Runs loop until f settles (futures::executor::block_on, #[tokio::main]),
  * consumes f and returns its status; on 0, *value (if not NULL) receives the
- * value.  This is the only uva call that runs uv_run; it returns as soon as f
- * settles and libuv has finished closing the handles uva was closing, leaving
- * the loop's other work for the next uv_run (a file or work request that was
- * cancelled while running in the thread pool also finishes there).  Returns
- * UV_EINVAL if loop or f is NULL or f belongs to another loop; UV_EBUSY when
- * called from inside a task or a uva callback (uv_run is not reentrant);
+ * value.  With uva_loop_shutdown, the only uva call that runs uv_run.  It
+ * returns once f has settled, libuv has finished closing the handles uva was
+ * closing, and every pool job and file request of uva's whose future was
+ * cancelled while it ran (by the caller, or dropped by a timeout, select,
+ * join, cancelled task or uva_future_free) has returned: the caller may then
+ * free what such a uva_spawn_blocking job used (a job that never returns
+ * keeps this call waiting).  The loop's other work is left for the next
+ * uv_run: tasks cancelled on the way (the losers of a select) may still be
+ * cleaning up, which uva_loop_shutdown finishes.  It must not be called from
+ * the program's own libuv callbacks either (uv_run is not reentrant, and uva
+ * cannot tell).  Returns UV_EINVAL if loop or f is NULL or f belongs to
+ * another loop; UV_EBUSY when called from inside a task or a uva callback;
  * UV_EAGAIN when the loop runs out of work while f is still pending: no
  * active handle or request is left and no task is ready, so nothing could
  * settle it.  f is then cancelled, what that wakes runs (a task's clean-up),
@@ -328,20 +344,63 @@ UVA_EXTERN int uva_in_task(void);
 UVA_EXTERN int uva_block_on(uv_loop_t *loop, uva_future_t *f,
                             uva_value_t *value);
 
+/* Ends uva's work on loop, as Tokio's Runtime::shutdown_timeout, so that
+ * uv_loop_close can return 0.  It cancels every task on loop: a started one
+ * sees UV_ECANCELED at its pending or next uva_await or uva_yield and may clean
+ * up; one that has not started never runs; tasks spawned while this call runs
+ * are born cancelled; each join future settles with UV_ECANCELED when its task
+ * has returned.  It removes uva's thread-pool jobs that have not started (their
+ * futures settle with UV_ECANCELED, fn never runs, arg_free runs); running ones
+ * cannot be stopped.  Then it runs the loop (uv_run, as uva_block_on does)
+ * until no task is left, every pool job and file request of uva's has returned,
+ * uva's run queue is empty and its handles are closed; or until timeout_ms
+ * milliseconds have passed since the call (measured as for uva_sleep; 0 runs
+ * the loop once without waiting).  Futures the program holds outside tasks, or
+ * handed to uva_future_then or uva_future_detach, are not cancelled (cancel or
+ * free them first): a pending sleep, receive or poll future among them keeps
+ * its handle.  Returns 0 once everything has finished: uv_loop_close then
+ * returns 0 unless such futures, or handles and requests of the program's own,
+ * are left.  Returns UV_ETIMEDOUT when the deadline came first: the tasks left
+ * ignored the cancel (they caught UV_ECANCELED and went on awaiting) and stay
+ * suspended where they are, cancelled, with their stacks (a suspended task's
+ * frames are never freed under it); pool jobs left go on running; the loop
+ * state stays alive, and a later uva_loop_shutdown or uv_run can finish them.
+ * *left (if left is not NULL) receives how many tasks and pool requests were
+ * left: 0 unless the call returns UV_ETIMEDOUT (other unfinished work of uva's,
+ * such as a poll future that keeps waking itself, is not counted).  Returns 0
+ * at once if uva has nothing on loop.  Returns UV_EINVAL if loop is NULL;
+ * UV_EBUSY when called from inside a task or a uva callback (nothing is
+ * cancelled then); like uva_block_on, it must not be called from the program's
+ * own libuv callbacks.  Allocates nothing.  On the loop's thread. */
+UVA_EXTERN int uva_loop_shutdown(uv_loop_t *loop, uint64_t timeout_ms,
+                                 size_t *left);
+
 /* ------------------------------------------------------------------------ */
 /* Time                                                                      */
 
-/* Returns a future that settles with 0 after ms milliseconds (one
- * uv_timer_t).  Cancelling stops the timer.  Fails with UV_EINVAL if loop is
- * NULL, UV_ENOMEM without memory. */
+/* Returns a future that settles with 0 once ms milliseconds have passed since
+ * this call (one uv_timer_t), as tokio::time::sleep: it never settles
+ * earlier, measured with uv_hrtime(), however long the caller computed since
+ * the loop last updated its cached time (uv_now); uva never calls
+ * uv_update_time on the loop.  The resolution is 1 ms (libuv's timers count
+ * whole milliseconds): it may settle up to about a millisecond later than
+ * asked, and later still when the loop is busy.  ms 0 uses no timer: the
+ * future settles from uva's run queue, so that a task looping on it lets the
+ * other tasks and libuv's timers and I/O run, as it would with uva_yield.
+ * Cancelling stops the timer.  Fails with UV_EINVAL if loop is NULL,
+ * UV_ENOMEM without memory. */
 UVA_EXTERN uva_future_t *uva_sleep(uv_loop_t *loop, uint64_t ms);
 
 /* Consumes f and returns a future that settles with f's result, or with
- * UV_ETIMEDOUT after ms milliseconds, in which case f is cancelled and freed
- * (a lazy f that had not started has had no effect).  The timer starts at
+ * UV_ETIMEDOUT once ms milliseconds have passed since this call (measured as
+ * for uva_sleep: never earlier, 1 ms resolution), in which case f is
+ * cancelled and freed (a lazy f that had not started has had no effect).
+ * An f that has already settled is returned as it is.  The timer starts at
  * the call; f starts when the timeout has a consumer.  A timeout dropped
  * after f settled drops f's result untaken (it gives back what it took).
- * Fails with UV_EINVAL if f is NULL, UV_ENOMEM without memory (f is freed). */
+ * ms 0 uses no timer: the timeout settles from uva's run queue (f gets until
+ * then), so that a loop of zero timeouts cannot starve libuv.  Fails with
+ * UV_EINVAL if f is NULL, UV_ENOMEM without memory (f is freed). */
 UVA_EXTERN uva_future_t *uva_timeout(uva_future_t *f, uint64_t ms);
 
 /* ------------------------------------------------------------------------ */
@@ -441,14 +500,30 @@ UVA_EXTERN uva_future_t *uva_fs_close(uv_loop_t *loop, uv_file fd);
 /* Runs fn(arg, &result) on libuv's thread pool (uv_queue_work) and returns a
  * future of its return code and result (spawn_blocking).  fn must not call
  * uva functions other than uva_chan_send_blocking and the waker calls.  arg
- * stays the caller's: fn is done with it once the future has settled.
- * Cancelling removes a job that has not started (uv_cancel: the future
- * settles with UV_ECANCELED at once and fn never runs); a job already running
- * cannot be stopped, so its future settles with UV_ECANCELED when fn returns,
- * and its result is freed.  Fails with UV_EINVAL if loop or fn is NULL,
- * UV_ENOMEM without memory. */
+ * stays the caller's.  fn is done with it once the future has settled; or,
+ * when the future was dropped before (freed, or cancelled and let go by a
+ * timeout, select, join or cancelled task that held it), once a later
+ * uva_block_on or uva_loop_shutdown returns, since both wait for such jobs;
+ * uva_spawn_blocking_ex tells exactly when.  Cancelling removes a job that
+ * has not started (uv_cancel: the future settles with UV_ECANCELED at once
+ * and fn never runs); a job already running cannot be stopped, so its future
+ * settles with UV_ECANCELED when fn returns, and its result is freed.  Fails
+ * with UV_EINVAL if loop or fn is NULL, UV_ENOMEM without memory. */
 UVA_EXTERN uva_future_t *uva_spawn_blocking(uv_loop_t *loop, uva_task_fn fn,
                                             void *arg);
+
+/* As uva_spawn_blocking, and the job owns arg: arg_free(arg) (if arg_free is
+ * not NULL) is called exactly once, on the loop's thread, as soon as fn has
+ * returned (before the future's consumer sees the result) or the job was
+ * removed before it started (cancelled, or by uva_loop_shutdown), whatever
+ * happened to the future meanwhile.  So arg may outlive a future that was
+ * cancelled, timed out or lost a select, and is freed when the job no longer
+ * uses it.  A job that cannot start calls arg_free(arg) before this call
+ * returns, on the calling thread, in every case: UV_EINVAL (loop or fn is
+ * NULL), UV_ENOMEM without memory, or libuv's error from uv_queue_work. */
+UVA_EXTERN uva_future_t *uva_spawn_blocking_ex(uv_loop_t *loop,
+                                               uva_task_fn fn, void *arg,
+                                               uva_free_cb arg_free);
 
 /* ------------------------------------------------------------------------ */
 /* Channels: bounded, messages of a fixed size copied by value               */

@@ -221,10 +221,11 @@ static int ch_closed(uva_chan_t *ch) {
   return closed;
 }
 
+/* Slots outside [head, head + count) are always S_AVAIL (pop_front resets
+ * what it drops). */
 static inline void ring_push(uva_chan_t *ch, const void *msg) {
   size_t s = slot_of(ch, ch->count);
   msg_copy(slot_ptr(ch, s), msg, ch->elem);
-  ch->state[s] = S_AVAIL;
   ch->count++;
 }
 
@@ -246,7 +247,13 @@ static inline int has_avail(uva_chan_t *ch) {
 }
 
 /* Drops the front slot and the gaps behind it. */
-static void pop_front(uva_chan_t *ch) {
+static inline void pop_front(uva_chan_t *ch) {
+  if (uva__likely(ch->nres == 0)) {
+    if (++ch->head == ch->cap)
+      ch->head = 0;
+    ch->count--;
+    return;
+  }
   do {
     if (ch->state[ch->head] != S_AVAIL)
       ch->nres--;
@@ -375,14 +382,24 @@ static int update_waits(uva_chan_t *ch) {
   return 0;
 }
 
-/* Locked mode: tells blocked threads what changed. */
+/* Locked mode: tells blocked threads what changed.  One of each kind is
+ * woken; a thread that finds more room (or more messages) after its own
+ * operation wakes the next (no herd for one free slot); a close wakes all. */
 static void signal_threads(uva_chan_t *ch, int locked) {
   if (!locked)
     return;
   if (ch->tsend > 0 && has_room(ch))
-    uv_cond_broadcast(&ch->room);
-  if (ch->trecv > 0 && (ch->closed || has_avail(ch)))
-    uv_cond_broadcast(&ch->msgs);
+    uv_cond_signal(&ch->room);
+  if (ch->trecv > 0 && has_avail(ch))
+    uv_cond_signal(&ch->msgs);
+}
+
+/* Whether f's consumer takes its result whatever happens once it settled
+ * with 0: a task's uva_await (a cancel that comes later is reported at the
+ * next await) and a then callback do.  For such a receive the message goes
+ * straight to out, with no reservation. */
+static inline int takes_for_sure(const uva_future_t *f) {
+  return f->consumer == UVA__C_TASK || f->consumer == UVA__C_THEN;
 }
 
 /* One step of moving things along: a waiting sender into the ring (or
@@ -406,8 +423,12 @@ static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
   }
   if (ch->recv_head != NULL && has_avail(ch)) {
     uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
-    r->slot = reserve(ch);
-    hold_add(ch, r);
+    if (takes_for_sure(&r->base)) {
+      take_avail(ch, r->out);
+    } else {
+      r->slot = reserve(ch);
+      hold_add(ch, r);
+    }
     *st = 0;
     return &r->base;
   }
@@ -437,12 +458,21 @@ static void pump(uva_chan_t *ch) {
   }
 }
 
+/* Whether pump has anything to do: waiters to serve, a remote wait to let
+ * go of, threads to tell (read before leaving). */
+static inline int pump_needed(const uva_chan_t *ch, int locked) {
+  return locked || ch->send_head != NULL || ch->recv_head != NULL ||
+         ch->strong;
+}
+
 /* Ends a loop-side operation: leaves, settles the operation's own future
  * (d holds at most that one) first, then moves the rest along. */
 static void finish(uva_chan_t *ch, int locked, done_t *d) {
+  int need = pump_needed(ch, locked);
   lleave(ch, locked);
   done_settle(d);
-  pump(ch);
+  if (need)
+    pump(ch);
 }
 
 /* ---- send and receive futures --------------------------------------------- */
@@ -470,10 +500,14 @@ static void send_start(uva_future_t *f) {
     f->flags |= F_SENT;
     done_add(&d, f, 0);
   } else {
+    /* It waits: nothing else can move (no room, or earlier senders). */
     list_push(&ch->send_head, &ch->send_tail, f);
     if ((err = update_waits(ch)) != 0) {
       list_remove(&ch->send_head, &ch->send_tail, f);
       done_add(&d, f, err);
+    } else if (!locked) {
+      lleave(ch, locked);
+      return;
     }
   }
   finish(ch, locked, &d);
@@ -508,11 +542,51 @@ static void send_release(uva_future_t *f) {
   chan_unref(ch);
 }
 
+/* uva_await's one step: the message goes in now if there is room and no
+ * earlier sender waits. */
+static int send_now(uva_future_t *f, uva_result_t *out) {
+  uva__send_t *s = (uva__send_t *)f;
+  uva_chan_t *ch = s->ch;
+  int locked, need;
+
+  (void)out;
+  if (ch->dead)
+    return UVA_PENDING;
+  locked = lenter(ch);
+  if (ch->closed || !has_room(ch) || ch->send_head != NULL) {
+    lleave(ch, locked);
+    return UVA_PENDING;
+  }
+  if (!locked && ch->recv_head != NULL && ch->count == 0 &&
+      takes_for_sure(ch->recv_head)) {
+    /* The hand-off: the message goes straight from the sender to the
+     * oldest waiting receiver's out, which is woken. */
+    uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
+    msg_copy(r->out, s->msg, ch->elem);
+    if (ch->recv_head == NULL)
+      (void)update_waits(ch); /* only releases here: cannot fail */
+    lleave(ch, locked);
+    uva__future_free_mem(f, s->size);
+    uva__settle_err(&r->base, 0);
+    chan_unref(ch);
+    return 0;
+  }
+  ring_push(ch, s->msg);
+  need = pump_needed(ch, locked);
+  lleave(ch, locked);
+  uva__future_free_mem(f, s->size); /* sent: nothing to free but f */
+  if (need)
+    pump(ch); /* a receiver waits, or threads do */
+  chan_unref(ch);
+  return 0;
+}
+
 static const uva__ops_t send_ops = {
     .name = "chan_send",
     .cancel = send_cancel,
     .release = send_release,
     .start = send_start,
+    .now = send_now,
 };
 
 static void recv_start(uva_future_t *f) {
@@ -533,10 +607,14 @@ static void recv_start(uva_future_t *f) {
   } else if (ch->closed && !has_avail(ch)) {
     done_add(&d, f, UV_EOF);
   } else {
+    /* It waits: nothing else can move (no message for it). */
     list_push(&ch->recv_head, &ch->recv_tail, f);
     if ((err = update_waits(ch)) != 0) {
       list_remove(&ch->recv_head, &ch->recv_tail, f);
       done_add(&d, f, err);
+    } else if (!locked) {
+      lleave(ch, locked);
+      return;
     }
   }
   finish(ch, locked, &d);
@@ -596,6 +674,31 @@ static void recv_release(uva_future_t *f) {
   chan_unref(ch);
 }
 
+/* uva_await's one step: the oldest message goes to out now if there is
+ * one and no earlier receiver waits. */
+static int recv_now(uva_future_t *f, uva_result_t *out) {
+  uva__recv_t *r = (uva__recv_t *)f;
+  uva_chan_t *ch = r->ch;
+  int locked, need;
+
+  (void)out;
+  if (ch->dead)
+    return UVA_PENDING;
+  locked = lenter(ch);
+  if (ch->recv_head != NULL || !has_avail(ch)) {
+    lleave(ch, locked);
+    return UVA_PENDING;
+  }
+  take_avail(ch, r->out);
+  need = pump_needed(ch, locked);
+  lleave(ch, locked);
+  uva__future_free_mem(f, sizeof(*r));
+  if (need)
+    pump(ch); /* a sender waits for the room, or threads do */
+  chan_unref(ch);
+  return 0;
+}
+
 static const uva__ops_t recv_ops = {
     .name = "chan_recv",
     .cancel = recv_cancel,
@@ -603,6 +706,7 @@ static const uva__ops_t recv_ops = {
     .start = recv_start,
     .take = recv_take,
     .undo = recv_undo,
+    .now = recv_now,
 };
 
 /* ---- the side of other threads ------------------------------------------ */
@@ -645,6 +749,8 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
   ring_push(ch, msg);
   if (ch->trecv > 0)
     uv_cond_signal(&ch->msgs);
+  if (ch->tsend > 0 && has_room(ch))
+    uv_cond_signal(&ch->room); /* the next blocked sender */
   wake = ch->recv_head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   /* The channel is still there: it may not be freed before we return. */
@@ -671,6 +777,8 @@ int uva_chan_recv_blocking(uva_chan_t *ch, void *out) {
   take_avail(ch, out);
   if (ch->tsend > 0)
     uv_cond_signal(&ch->room);
+  if (ch->trecv > 0 && has_avail(ch))
+    uv_cond_signal(&ch->msgs); /* the next blocked receiver */
   wake = ch->send_head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   if (wake)

@@ -43,6 +43,7 @@ static uva_future_t *fs_started(uva__fs_t *x, int err) {
 
   if (err == 0) {
     x->base.flags |= UVA__F_HELD;
+    x->base.L->pool_reqs++;
     return &x->base;
   }
   /* A request that failed to start holds nothing of libuv's. */
@@ -53,9 +54,14 @@ static uva_future_t *fs_started(uva__fs_t *x, int err) {
   return f;
 }
 
+/* Cancelled while libuv holds it: counted in L->pool_dropped until fs_cb. */
+#define F_DROPPED (UVA__F_KIND0 << 0)
+
 static void fs_cancel(uva_future_t *f) {
   uva__fs_t *x = (uva__fs_t *)f;
   uv_cancel((uv_req_t *)&x->req); /* fails once the work has started */
+  f->flags |= F_DROPPED;
+  f->L->pool_dropped++;
   uva__settle_err(f, UV_ECANCELED);
 }
 
@@ -221,6 +227,9 @@ static void fs_cb(uv_fs_t *req) {
 
   uva__cb_enter(L);
   uv_fs_req_cleanup(req);
+  L->pool_reqs--;
+  if (x->base.flags & F_DROPPED)
+    L->pool_dropped--;
   if (x->base.state != UVA__PENDING) {
     /* Cancelled.  A descriptor opened meanwhile is nobody's; a close that
      * uv_cancel stopped is done now, so that a dropped close still closes. */

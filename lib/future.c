@@ -44,6 +44,8 @@ static void release(uva_future_t *f) {
     uva__future_free_mem(f, sizeof(*f));
 }
 
+void uva__future_release(uva_future_t *f) { release(f); }
+
 void uva__future_destroy(uva_future_t *f) {
   if (f->flags & UVA__F_STATIC) {
     uva__loop_t *L = f->L; /* a loop's ready future: one use consumed */

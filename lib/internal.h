@@ -127,11 +127,21 @@ struct uva__ops_s {
    * channel, bytes to the front of the stream's buffer).  Called once,
    * instead of take. */
   void (*undo)(uva_future_t *f);
+  /* Optional, lazy kinds: the consumer (uva_await) would start f and take
+   * its result at once.  If the operation can complete right now, do it
+   * and take it in one step (the effect is final), store its value and
+   * free function in out (zeroed by the caller) and return its status;
+   * else return UVA_PENDING having done nothing.  When it completes, it
+   * also releases f (as ops->release would): f is gone, never settled. */
+  int (*now)(uva_future_t *f, uva_result_t *out);
 };
 
 /* uva__future_alloc (inline, below): allocates size bytes (at least
  * sizeof(uva_future_t)) from L's slabs and initialises a pending future of
  * kind ops.  NULL without memory. */
+/* Releases f's kind resources and memory (ops->release): for a lazy f whose
+ * ops->now completed it. */
+void uva__future_release(uva_future_t *f);
 /* Gives a future's memory back; size as allocated. */
 void uva__future_free_mem(uva_future_t *f, size_t size);
 /* A failed future for err: from L when possible, else a static one. */
@@ -225,6 +235,10 @@ struct uva__loop_s {
   uva__stack_t *stack_pool;    /* free default-size stacks */
   size_t stack_pool_n;
   size_t stacks_live;
+  uva__stack_t *live_stacks;   /* the stacks_live stacks, each a started
+                                * task's that has not returned */
+  int shutdown;                /* in uva_loop_shutdown: new tasks are born
+                                * cancelled */
 
   /* handles: allocated per opening, so one may close while another opens */
   struct uva__idle_s *idle;    /* open and started, or NULL */
@@ -238,6 +252,13 @@ struct uva__loop_s {
   size_t remote_waits;         /* waits another thread may end */
   int async_refd;              /* async is referenced */
   size_t closing;              /* uva's handles being closed */
+
+  /* uva's requests in libuv's thread pool (work.c, fs.c) */
+  struct uva__work_s *jobs;    /* work jobs in the pool (a list) */
+  size_t pool_reqs;            /* work jobs and fs requests in the pool */
+  size_t pool_dropped;         /* of those, ones whose future was cancelled
+                                * while libuv held them: uva_block_on waits
+                                * until they have returned */
 
   /* cross-thread inbox */
   uv_mutex_t remote_lock;
@@ -307,6 +328,11 @@ int uva__on_loop_thread(uva__loop_t *L);
  * calls: uva_block_on waits until none is closing. */
 void uva__close(uva__loop_t *L, uv_handle_t *h, uv_close_cb cb);
 void uva__closed(uva__loop_t *L);
+/* For uva_block_on once its future has settled (L kept alive by the caller):
+ * runs the loop until libuv has closed the handles uva was closing and every
+ * pool request whose future was cancelled has returned (L->pool_dropped), so
+ * that nothing of uva's is left behind. */
+void uva__loop_settle(uva__loop_t *L);
 
 /* ---- blocking work (work.c) -------------------------------------------- */
 
@@ -316,6 +342,9 @@ void uva__closed(uva__loop_t *L);
  * at once; a result that comes back after that is dropped.  On failure arg
  * is freed too. */
 uva_future_t *uva__blocking(uva__loop_t *L, uva_task_fn fn, void *arg);
+/* Removes every job of L's that has not started yet (its future settles with
+ * UV_ECANCELED); running ones are left to finish. */
+void uva__work_cancel_all(uva__loop_t *L);
 
 /* ---- tasks (task.c) ----------------------------------------------------- */
 
@@ -331,6 +360,10 @@ typedef struct uva__task_s {
 
 /* Puts a task suspended in uva_await back on the run queue. */
 void uva__task_wake(void *task);
+/* Cancels every task of L's: those not started yet (on the run queue) and
+ * the started ones (L->live_stacks).  Called outside any uva callback.
+ * Returns how many tasks there are (each cancelled now or before). */
+size_t uva__task_cancel_all(uva__loop_t *L);
 
 /* ---- stacks and context switch (stack.c, switch-*) ---------------------- */
 
@@ -350,6 +383,8 @@ struct uva__stack_s {
   void *arg;
   uva_task_fn fn;
   uva_future_t *awaiting; /* what the task is suspended on */
+  uva__stack_t *live_prev; /* L->live_stacks, while in use */
+  uva__stack_t *live_next;
 };
 
 uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size);
@@ -365,6 +400,20 @@ void uva__stack_thread_init(void);
 void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s));
 /* Saves the current context in from and resumes to. */
 void uva__ctx_switch(uva__ctx_t *from, uva__ctx_t *to);
+
+/* ---- time (time.c) ----------------------------------------------------- */
+
+/* The uv_hrtime() at which ms milliseconds from now have passed (saturating
+ * at UINT64_MAX). */
+uint64_t uva__deadline(uint64_t ms);
+/* The timeout for uv_timer_start of a timer that fires once deadline (in
+ * uv_hrtime()) has passed, in loop time: loop time is uv_hrtime() in whole
+ * milliseconds as of the loop iteration's start, so the timeout is longer by
+ * how stale uv_now is.  At least 1, so that a timer started from a timer
+ * callback is never due within the same iteration.  libuv may still fire it
+ * up to a millisecond early (clocks read at different times): the callback
+ * checks uv_hrtime() and starts it again for the rest. */
+uint64_t uva__timer_ms(uv_loop_t *loop, uint64_t deadline);
 
 /* ---- inline fast paths ------------------------------------------------- */
 

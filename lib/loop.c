@@ -71,7 +71,9 @@ int uva__on_loop_thread(uva__loop_t *L) {
   return uv_thread_equal(&self, &owner);
 }
 
-uva__loop_t *uva__loop_get(uv_loop_t *loop) {
+/* The state of loop: found, or (create) made.  NULL if there is none, or
+ * without memory. */
+static uva__loop_t *loop_lookup(uv_loop_t *loop, int create) {
   uva__loop_t *L;
   unsigned epoch = atomic_load_explicit(&reg_epoch, memory_order_acquire);
 
@@ -84,7 +86,7 @@ uva__loop_t *uva__loop_get(uv_loop_t *loop) {
   for (L = reg_head; L != NULL; L = L->reg_next)
     if (L->loop == loop)
       break;
-  if (L == NULL) {
+  if (L == NULL && create) {
     L = uva__calloc(1, sizeof(*L));
     if (L != NULL && uv_mutex_init(&L->remote_lock) != 0) {
       uva__free(L);
@@ -111,6 +113,8 @@ uva__loop_t *uva__loop_get(uv_loop_t *loop) {
   }
   return L;
 }
+
+uva__loop_t *uva__loop_get(uv_loop_t *loop) { return loop_lookup(loop, 1); }
 
 static void loop_free(uva__loop_t *L) {
   uva__loop_t **pp;
@@ -221,6 +225,13 @@ void uva__close(uva__loop_t *L, uv_handle_t *h, uv_close_cb cb) {
 }
 
 void uva__closed(uva__loop_t *L) { L->closing--; }
+
+void uva__loop_settle(uva__loop_t *L) {
+  /* Closing handles take no wait (libuv does not block in poll while any
+   * handle is closing); a pool request wakes the loop when it returns. */
+  while (L->closing > 0 || L->pool_dropped > 0)
+    uv_run(L->loop, L->pool_dropped > 0 ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+}
 
 /* ---- idle handle: runs queued work when no uva callback is on the stack - */
 
@@ -447,4 +458,69 @@ void uva__remote_cancel(uva__loop_t *L, uva__remote_t *r) {
     r->queued = 0;
   }
   uv_mutex_unlock(&L->remote_lock);
+}
+
+/* ---- shutdown ----------------------------------------------------------- */
+
+/* Nothing of uva's is left running on L: no task (a task that has not
+ * started is on the run queue), no request in the thread pool, nothing
+ * queued, no handle open or closing but those of futures held outside tasks
+ * (a timer, or the async handle of a waiting receive). */
+static int shutdown_done(const uva__loop_t *L) {
+  return L->stacks_live == 0 && L->rq_head == NULL && L->pool_reqs == 0 &&
+         L->closing == 0 && L->idle == NULL;
+}
+
+static void deadline_cb(uv_timer_t *t) { (void)t; }
+
+static void deadline_close_cb(uv_handle_t *h) { *(int *)h->data = 1; }
+
+int uva_loop_shutdown(uv_loop_t *loop, uint64_t timeout_ms, size_t *left) {
+  uva__loop_t *L;
+  uv_timer_t timer; /* the deadline: closed before this returns */
+  uint64_t end;
+  int status = 0, ran = 0, closed = 0;
+
+  if (left != NULL)
+    *left = 0;
+  if (loop == NULL)
+    return UV_EINVAL;
+  if (uva__loop_running() != NULL)
+    return UV_EBUSY;
+  L = loop_lookup(loop, 0);
+  if (L == NULL)
+    return 0; /* uva has nothing on this loop */
+  if (L->draining || L->in_cb)
+    return UV_EBUSY;
+  end = uva__deadline(timeout_ms);
+  L->objects++; /* L stays until the end of this call */
+  L->shutdown = 1;
+  uva__task_cancel_all(L);
+  uva__work_cancel_all(L);
+  uv_timer_init(loop, &timer);
+  timer.data = &closed;
+  for (;;) {
+    int expired;
+    if (shutdown_done(L))
+      break;
+    expired = uv_hrtime() >= end;
+    if (expired && ran) {
+      status = UV_ETIMEDOUT;
+      break;
+    }
+    /* The timer only ends the wait: the deadline is uv_hrtime()'s. */
+    if (!expired && !uv_is_active((uv_handle_t *)&timer))
+      uv_timer_start(&timer, deadline_cb, uva__timer_ms(loop, end), 0);
+    uv_run(loop, expired ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+    ran = 1;
+  }
+  L->shutdown = 0;
+  if (left != NULL && status != 0)
+    *left = uva__task_cancel_all(L) + L->pool_reqs;
+  uv_close((uv_handle_t *)&timer, deadline_close_cb);
+  while (!closed)
+    uv_run(loop, UV_RUN_NOWAIT);
+  if (--L->objects == 0)
+    uva__loop_maybe_free(L);
+  return status;
 }

@@ -250,6 +250,8 @@ uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn, void *arg,
   t->base.free_fn = (uva_free_cb)(uintptr_t)fn;
   t->base.value.ptr = arg;
   t->base.status = (int32_t)((size + 1023) / 1024);
+  if (uva__unlikely(L->shutdown))
+    t->base.flags |= UVA__F_CANCEL; /* uva_loop_shutdown: never starts */
   uva__rq_push(L, &t->base);
   return &t->base;
 }
@@ -358,6 +360,25 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
     coop_spend(L, t);
     return status;
   }
+  /* An operation that can complete at once (a channel send with room, a
+   * receive with a message): done and taken in one step, never settled. */
+  if (uva__likely(t != NULL && (f->flags & UVA__F_LAZY) &&
+                  f->ops->now != NULL && f->L == t->base.L &&
+                  !(t->base.flags & UVA__F_CANCEL))) {
+    uva_result_t r;
+    L = f->L;
+    r.value.u64 = 0;
+    r.free_fn = NULL;
+    status = f->ops->now(f, &r);
+    if (status != UVA_PENDING) {
+      if (status == 0 && value != NULL)
+        *value = r.value;
+      else if (status == 0 && r.free_fn != NULL)
+        r.free_fn(r.value.ptr);
+      coop_spend(L, t);
+      return status;
+    }
+  }
   return await_slow(t, f, value);
 }
 
@@ -417,11 +438,11 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
     }
   }
   /* Let libuv finish closing uva's handles (a timer that just fired, say),
-   * so that the caller's uv_loop_close can succeed.  It takes no wait: libuv
-   * polls without blocking while handles are closing.  f keeps the loop state
-   * alive meanwhile. */
-  while (L->closing > 0)
-    uv_run(loop, UV_RUN_NOWAIT);
+   * and let pool jobs whose futures were cancelled return (a timed-out
+   * spawn_blocking still using its arg), so that the caller's uv_loop_close
+   * can succeed and arg may be freed.  f keeps the loop state alive
+   * meanwhile. */
+  uva__loop_settle(L);
   f->consumer = UVA__C_DETACHED;
   if (!deadlocked)
     uva__future_take(f);
@@ -433,4 +454,25 @@ int uva_block_on(uv_loop_t *loop, uva_future_t *f, uva_value_t *value) {
   uva__future_destroy(f);
 done:
   return status;
+}
+
+size_t uva__task_cancel_all(uva__loop_t *L) {
+  uva_future_t *f;
+  uva__stack_t *s;
+  size_t n = 0;
+
+  /* Not started: on the run queue; cancelled, each settles when the queue
+   * reaches it and never runs.  Cancelling never runs a task (tasks run
+   * only from the queue), so neither list changes meanwhile. */
+  for (f = L->rq_head; f != NULL; f = f->next)
+    if (f->ops == &task_ops && !(f->flags & (F_STARTED | UVA__F_DEAD)) &&
+        f->state == UVA__PENDING) {
+      f->flags |= UVA__F_CANCEL;
+      n++;
+    }
+  for (s = L->live_stacks; s != NULL; s = s->live_next) {
+    task_cancel(&s->task->base);
+    n++;
+  }
+  return n;
 }

@@ -78,6 +78,10 @@ START_TEST(null_loop) {
   FAILS(uva_spawn_blocking(NULL, body_zero, NULL), UV_EINVAL);
   FAILS(uva_future_poll(NULL, poll_never, owned(), count_free), UV_EINVAL);
   ck_assert_int_eq(frees, 2); /* state_free ran */
+  FAILS(uva_spawn_blocking_ex(NULL, body_zero, owned(), count_free), UV_EINVAL);
+  ck_assert_int_eq(frees, 3); /* arg_free ran */
+  frees = 2;
+  ck_assert_int_eq(uva_loop_shutdown(NULL, 0, NULL), UV_EINVAL);
   ck_assert_int_eq(uva_chan_new(NULL, 4, 4, &ch), UV_EINVAL);
   ck_assert_ptr_null(ch); /* *out is cleared */
   /* the combinators free every entry */
@@ -107,6 +111,9 @@ START_TEST(null_args) {
   FAILS(uva_spawn_blocking(loop, NULL, NULL), UV_EINVAL);
   FAILS(uva_future_poll(loop, NULL, owned(), count_free), UV_EINVAL);
   ck_assert_int_eq(frees, 1);
+  FAILS(uva_spawn_blocking_ex(loop, NULL, owned(), count_free), UV_EINVAL);
+  ck_assert_int_eq(frees, 2); /* arg_free ran */
+  frees = 1;
   FAILS(uva_fs_read_file(loop, NULL), UV_EINVAL);
   FAILS(uva_fs_write_file(loop, NULL, "a", 1), UV_EINVAL);
   FAILS(uva_fs_write_file(loop, "x", NULL, 1), UV_EINVAL);
@@ -387,6 +394,7 @@ static int block_on_in_task(void *arg, uva_result_t *r) {
   /* even a future that failed at once */
   ck_assert_int_eq(uva_block_on(loop, uva_failed(NULL, UV_EIO), NULL), UV_EBUSY);
   ck_assert_int_eq(uva_block_on(loop, uva_failed(loop, UV_EIO), NULL), UV_EBUSY);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 0, NULL), UV_EBUSY);
   r->value.u64 = 1;
   return 0;
 }
@@ -399,6 +407,7 @@ static void block_on_in_then(int status, uva_value_t v, void *data) {
   ck_assert_int_eq(uva_yield(), UV_EINVAL);
   ck_assert_int_eq(uva_block_on(loop, uva_ready(loop, owned(), count_free), NULL),
                    UV_EBUSY);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 0, NULL), UV_EBUSY);
   frees += 100;
 }
 
@@ -412,6 +421,21 @@ START_TEST(inside_callbacks) {
                    0);
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(frees, 102);
+  DONE(loop);
+}
+END_TEST
+
+/* uva_loop_shutdown on a loop where uva has nothing, or nothing left: 0 at
+ * once, and nothing allocated. */
+START_TEST(shutdown_nothing_left) {
+  LOOP_INIT(loop);
+  size_t left = 99;
+  ck_assert_int_eq(uva_loop_shutdown(loop, 0, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(count_alloc_live(), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 0, &left), 0);
+  ck_assert_uint_eq(left, 0);
   DONE(loop);
 }
 END_TEST
@@ -637,6 +661,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, outside_task);
   tcase_add_test(tc, inside_callbacks);
   tcase_add_test(tc, block_on_nothing_left);
+  tcase_add_test(tc, shutdown_nothing_left);
   tcase_add_test(tc, fs_errors);
   tcase_add_test(tc, chan_misuse);
   tcase_add_test(tc, stream_misuse);

@@ -365,6 +365,45 @@ static int sc_spawn_blocking(uv_loop_t *loop) {
   return 0;
 }
 
+/* uva_spawn_blocking_ex: arg_free runs exactly once, also when the job could
+ * not start. */
+static int ex_frees;
+static void ex_free(void *p) {
+  ex_frees++;
+  free(p);
+}
+
+static int sc_spawn_blocking_ex(uv_loop_t *loop) {
+  uva_value_t v;
+  int err;
+  ex_frees = 0;
+  err = uva_block_on(
+      loop, uva_spawn_blocking_ex(loop, blocking_body, malloc(8), ex_free), &v);
+  ck_assert_int_eq(ex_frees, 1);
+  TRY(err);
+  ck_assert_uint_eq(v.u64, 99);
+  return 0;
+}
+
+/* uva_loop_shutdown (allocates nothing itself) over a started task and one
+ * that has not started. */
+static int sc_shutdown(uv_loop_t *loop) {
+  then_rec a, b;
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  TRY(uva_future_then(uva_spawn(loop, body_slow, loop), record, &a));
+  uv_run(loop, UV_RUN_NOWAIT); /* it starts and sleeps */
+  TRY(uva_future_then(uva_spawn(loop, body_value, NULL), record, &b));
+  TRY(uva_loop_shutdown(loop, 60000, NULL));
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_int_eq(b.calls, 1);
+  if (a.status == UV_ENOMEM || b.status == UV_ENOMEM)
+    return UV_ENOMEM;
+  ck_assert_int_eq(a.status, UV_ECANCELED);
+  ck_assert_int_eq(b.status, UV_ECANCELED);
+  return 0;
+}
+
 /* ---- channels ----------------------------------------------------------- */
 
 #define MSGS 10
@@ -754,6 +793,8 @@ static const scenario_t scenarios[] = {
     {"fs read_file/write_file", sc_fs_whole},
     {"fs open/write/read/close", sc_fs_fd},
     {"spawn_blocking", sc_spawn_blocking},
+    {"spawn_blocking_ex", sc_spawn_blocking_ex},
+    {"loop_shutdown", sc_shutdown},
     {"chan tasks", sc_chan_tasks},
     {"chan send_blocking", sc_chan_thread},
     {"poll+wakers", sc_poll},

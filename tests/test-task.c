@@ -4,6 +4,7 @@
 #include <fenv.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,6 +172,65 @@ START_TEST(yield_lets_io_run) {
   ck_assert_int_eq(flag, 1);
   ck_assert_uint_gt(v.u64, 0);
   LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* Issue 9: a task that polls a channel with uva_chan_try_recv and yields in
+ * between never lets go of the loop; a whole-file read (a pool job whose
+ * completion comes through libuv's I/O) must still complete beside it. */
+typedef struct {
+  uv_loop_t *loop;
+  uva_chan_t *ch;
+  const char *path;
+} spin_ctx;
+
+static int read_then_send(void *arg, uva_result_t *r) {
+  spin_ctx *c = arg;
+  uva_value_t v;
+  uint64_t len;
+  (void)r;
+  ck_assert_int_eq(uva_await(uva_fs_read_file(c->loop, c->path), &v), 0);
+  len = ((uva_buf_t *)v.ptr)->len;
+  uva_buf_free(v.ptr);
+  return uva_chan_try_send(c->ch, &len);
+}
+
+static int try_recv_spinner(void *arg, uva_result_t *r) {
+  spin_ctx *c = arg;
+  uint64_t len = 0, end = uv_hrtime() + 10000 * (uint64_t)1000000; /* sanity */
+  int st;
+  while ((st = uva_chan_try_recv(c->ch, &len)) == UV_EAGAIN && uv_hrtime() < end)
+    ck_assert_int_eq(uva_yield(), 0);
+  r->value.u64 = len;
+  return st == 0 ? 0 : UV_ETIMEDOUT; /* the read never completed */
+}
+
+START_TEST(try_recv_spinner_lets_fs_run) {
+  LOOP_INIT(loop);
+  const char *dir = getenv("UVA_TEST_TMPDIR");
+  char path[512];
+  uva_future_t *kids[2];
+  uva_result_t res[2];
+  spin_ctx c;
+  FILE *fp;
+  snprintf(path, sizeof(path), "%s/task-spin-%ld.txt", dir != NULL ? dir : ".",
+           (long)getpid());
+  fp = fopen(path, "w");
+  ck_assert_ptr_nonnull(fp);
+  fputs("twelve bytes", fp);
+  fclose(fp);
+  c.loop = loop;
+  c.path = path;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(uint64_t), 1, &c.ch), 0);
+  kids[0] = uva_spawn(loop, try_recv_spinner, &c);
+  kids[1] = uva_spawn(loop, read_then_send, &c);
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, kids, 2, res), NULL), 0);
+  ck_assert_int_eq(res[1].status, 0);
+  ck_assert_msg(res[0].status == 0, "the read never completed beside the spinner");
+  ck_assert_uint_eq(res[0].value.u64, 12);
+  uva_chan_free(c.ch);
+  remove(path);
+  LOOP_CLOSE_NOW(loop);
 }
 END_TEST
 
@@ -430,6 +490,159 @@ START_TEST(many_suspended_tasks) {
 }
 END_TEST
 
+/* ---- uva_loop_shutdown (issue 9) ---------------------------------------- */
+
+static int cleaned_up;
+
+/* Sleeps ms; when cancelled, cleans up with an await of a 5 ms sleep. */
+static int sleep_then_clean_up(void *arg, uva_result_t *r) {
+  uint64_t ms = (uint64_t)(uintptr_t)arg;
+  int st = uva_await(uva_sleep(tloop, ms), NULL);
+  if (st == UV_ECANCELED) {
+    ck_assert_int_eq(uva_await(uva_sleep(tloop, 5), NULL), 0);
+    cleaned_up++;
+  }
+  r->value.u64 = ms;
+  return st;
+}
+
+/* After block_on of a select of tasks, the cancelled losers were still
+ * cleaning up and uv_loop_close returned UV_EBUSY, with no call to finish
+ * them. */
+START_TEST(shutdown_after_select) {
+  LOOP_INIT(loop);
+  uva_future_t *kids[3];
+  uva_result_t win;
+  uva_value_t v;
+  size_t left = 99;
+  tloop = loop;
+  cleaned_up = 0;
+  kids[0] = uva_spawn(loop, sleep_then_clean_up, (void *)600000);
+  kids[1] = uva_spawn(loop, sleep_then_clean_up, (void *)5);
+  kids[2] = uva_spawn(loop, sleep_then_clean_up, (void *)600000);
+  ck_assert_int_eq(uva_block_on(loop, uva_select(loop, kids, 3, &win), &v), 0);
+  ck_assert_uint_eq(v.u64, 1);
+  ck_assert_int_eq(win.status, 0);
+  ck_assert_int_eq(cleaned_up, 0);
+  ck_assert_int_eq(uv_loop_close(loop), UV_EBUSY); /* the losers' clean-up */
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(cleaned_up, 2);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static volatile int stubborn_stop;
+static int stubborn_rounds;
+
+/* Ignores cancellation: goes on awaiting sleeps until told to stop. */
+static int stubborn(void *arg, uva_result_t *r) {
+  int st;
+  (void)arg;
+  (void)r;
+  while (!stubborn_stop) {
+    st = uva_await(uva_sleep(tloop, 5), NULL);
+    ck_assert(st == 0 || st == UV_ECANCELED);
+    stubborn_rounds++;
+  }
+  return 0;
+}
+
+START_TEST(shutdown_times_out) {
+  LOOP_INIT(loop);
+  uva_future_t *h;
+  size_t left = 0;
+  uint64_t t0;
+  tloop = loop;
+  stubborn_stop = 0;
+  stubborn_rounds = 0;
+  h = uva_spawn(loop, stubborn, NULL);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1); /* started, sleeping */
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uva_loop_shutdown(loop, 50, &left), UV_ETIMEDOUT);
+  ck_assert_uint_ge(uv_hrtime() - t0, 50 * 1000000ull);
+  ck_assert_uint_eq(left, 1);
+  ck_assert_int_gt(stubborn_rounds, 0);  /* it ran, and was left suspended */
+  ck_assert_int_eq(uva_future_status(h), UVA_PENDING);
+  ck_assert_int_ne(uv_loop_close(loop), 0); /* its sleep is still pending */
+  /* a later call finishes it once it gives up */
+  stubborn_stop = 1;
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(uva_future_status(h), UV_ECANCELED);
+  uva_future_free(h);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static int spawns_in_clean_up(void *arg, uva_result_t *r) {
+  uva_future_t *child;
+  (void)arg;
+  (void)r;
+  ck_assert_int_eq(uva_await(uva_future_new(tloop), NULL), UV_ECANCELED);
+  /* a task spawned during the shutdown is born cancelled */
+  child = uva_spawn(tloop, never_runs, NULL);
+  ck_assert_int_eq(uva_await(child, NULL), UV_ECANCELED);
+  return 0;
+}
+
+/* Tasks that have not started never run; tasks spawned meanwhile neither. */
+START_TEST(shutdown_unstarted_tasks) {
+  LOOP_INIT(loop);
+  uva_future_t *held, *parent;
+  size_t left = 99;
+  tloop = loop;
+  held = uva_spawn(loop, never_runs, NULL);
+  uva_future_detach(uva_spawn(loop, never_runs, NULL));
+  uva_future_detach(uva_spawn_ex(loop, never_runs, NULL, &(uva_spawn_opts_t){UVA_STACK_MIN}));
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(uva_future_status(held), UV_ECANCELED);
+  uva_future_free(held);
+  /* started and waiting for a future nobody settles; its clean-up spawns */
+  parent = uva_spawn(loop, spawns_in_clean_up, NULL);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 0); /* it waits */
+  ck_assert_int_eq(uva_future_status(parent), UVA_PENDING);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, NULL), 0);
+  ck_assert_int_eq(uva_future_status(parent), UV_ECANCELED);
+  uva_future_free(parent);
+  /* afterwards, tasks run again */
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, ret_arg, (void *)5), NULL), 0);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+static void shutdown_in_cb(int status, uva_value_t v, void *data) {
+  uv_loop_t *loop = data;
+  (void)status;
+  (void)v;
+  ck_assert_int_eq(uva_loop_shutdown(loop, 0, NULL), UV_EBUSY);
+}
+
+static int shutdown_inside(void *arg, uva_result_t *r) {
+  (void)r;
+  return uva_loop_shutdown(arg, 0, NULL);
+}
+
+START_TEST(shutdown_nothing_and_misuse) {
+  LOOP_INIT(loop);
+  size_t left = 99;
+  /* uva has nothing on the loop */
+  ck_assert_int_eq(uva_loop_shutdown(loop, 0, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  ck_assert_int_eq(uva_loop_shutdown(NULL, 0, &left), UV_EINVAL);
+  /* after work that has finished */
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 1000, NULL), 0);
+  /* inside a task or a uva callback: uv_run is not reentrant */
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, shutdown_inside, loop), NULL),
+                   UV_EBUSY);
+  ck_assert_int_eq(uva_future_then(uva_ready_u64(loop, 1), shutdown_in_cb, loop), 0);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, NULL), 0); /* runs it */
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
 static uint64_t pp_count;
 static int pinger(void *arg, uva_result_t *r) {
   uva_future_t **slot = arg;
@@ -506,7 +719,9 @@ END_TEST
 
 #define NEIGHBOURS 4
 #define PATTERN_LEN 2048
+#define BIG_PATTERN_LEN (192 * 1024) /* most of a default stack */
 static volatile unsigned char *nb_data[NEIGHBOURS];
+static size_t nb_len = PATTERN_LEN;
 static int nb_ready;
 
 /* Keeps a known pattern on its stack and waits forever. */
@@ -521,12 +736,24 @@ static int neighbour(void *arg, uva_result_t *r) {
   return uva_await(uva_future_new(tloop), NULL); /* never settled */
 }
 
+/* As neighbour, with a pattern over most of a default-size stack. */
+static int big_neighbour(void *arg, uva_result_t *r) {
+  int id = (int)(intptr_t)arg;
+  volatile unsigned char data[BIG_PATTERN_LEN];
+  (void)r;
+  for (int i = 0; i < BIG_PATTERN_LEN; i++)
+    data[i] = (unsigned char)(id * 37 + i);
+  nb_data[id] = data;
+  nb_ready++;
+  return uva_await(uva_future_new(tloop), NULL); /* never settled */
+}
+
 /* uva aborts: before the process dies, look at the neighbours' stacks. */
 static void check_neighbours(int sig) {
   int bad = 0;
   (void)sig;
   for (int id = 0; id < NEIGHBOURS; id++)
-    for (int i = 0; i < PATTERN_LEN; i++)
+    for (size_t i = 0; i < nb_len; i++)
       if (nb_data[id] == NULL || nb_data[id][i] != (unsigned char)(id * 37 + i))
         bad = 1;
   const char *m = bad ? "test: a neighbour's stack was corrupted\n"
@@ -554,9 +781,29 @@ static int overflow_a_little(void *arg, uva_result_t *r) {
   return uva_yield();
 }
 
+/* A frame of 400 KiB on a default (256 KiB) stack that writes only its
+ * first 4 KiB, its low end: without -fstack-clash-protection nothing touches
+ * the pages in between, so it skips a guard page and wrote into the stack
+ * mapped below.  Then it comes back and switches. */
+#define BIG_FRAME (400 * 1024)
+static int overflow_big_frame(void *arg, uva_result_t *r) {
+  (void)arg;
+  (void)r;
+  while (nb_ready < NEIGHBOURS)
+    ck_assert_int_eq(uva_yield(), 0);
+  volatile char *big = __builtin_alloca(BIG_FRAME);
+  memset((char *)big, 0x5a, 4096);
+  __asm__ volatile("" : : "r"(big) : "memory"); /* the stores must happen */
+  return uva_yield();
+}
+
 /* In a child: neighbours on either side of an overflowing task (stacks are
- * mapped in the order tasks start).  Returns the child's stderr and status. */
-static void run_overflow_child(int canary_only, char *buf, size_t cap, int *status) {
+ * mapped in the order tasks start).  big: default-size stacks, neighbours
+ * with a pattern over most of theirs, and overflow_big_frame; else
+ * UVA_STACK_MIN and overflow_a_little.  Returns the child's stderr and
+ * status. */
+static void run_overflow_child(int canary_only, int big, char *buf, size_t cap,
+                               int *status) {
   int fds[2];
   ck_assert_int_eq(pipe(fds), 0);
   fflush(NULL);
@@ -578,11 +825,16 @@ static void run_overflow_child(int canary_only, char *buf, size_t cap, int *stat
     }
     signal(SIGABRT, check_neighbours);
     nb_ready = 0;
+    nb_len = big ? BIG_PATTERN_LEN : PATTERN_LEN;
+    uva_task_fn nb = big ? big_neighbour : neighbour;
+    if (big)
+      o.stack_size = 0; /* the default */
     for (int id = 0; id < NEIGHBOURS / 2; id++)
-      uva_future_detach(uva_spawn_ex(&loop, neighbour, (void *)(intptr_t)id, &o));
-    uva_future_t *h = uva_spawn_ex(&loop, overflow_a_little, NULL, &o);
+      uva_future_detach(uva_spawn_ex(&loop, nb, (void *)(intptr_t)id, &o));
+    uva_future_t *h = uva_spawn_ex(
+        &loop, big ? overflow_big_frame : overflow_a_little, NULL, &o);
     for (int id = NEIGHBOURS / 2; id < NEIGHBOURS; id++)
-      uva_future_detach(uva_spawn_ex(&loop, neighbour, (void *)(intptr_t)id, &o));
+      uva_future_detach(uva_spawn_ex(&loop, nb, (void *)(intptr_t)id, &o));
     uva_block_on(&loop, h, NULL);
     _exit(0); /* not reached */
   }
@@ -607,7 +859,7 @@ START_TEST(stack_overflow_spares_neighbours_guarded) {
   int status;
   if (!uva_reports_overflows())
     return;
-  run_overflow_child(0, buf, sizeof(buf), &status);
+  run_overflow_child(0, 0, buf, sizeof(buf), &status);
   ck_assert_msg(WIFSIGNALED(status), "status %d", status);
   ck_assert_msg(WTERMSIG(status) == SIGABRT, "signal %d: %s", WTERMSIG(status), buf);
   ck_assert_msg(strstr(buf, "16384-byte stack (guard page hit)") != NULL, "got: %s", buf);
@@ -624,7 +876,7 @@ START_TEST(stack_overflow_spares_neighbours_canary) {
   int status;
   if (!uva_reports_overflows() || getenv("UVA_TEST_SMALL") != NULL)
     return; /* valgrind: 16,384 stacks are too many to track */
-  run_overflow_child(1, buf, sizeof(buf), &status);
+  run_overflow_child(1, 0, buf, sizeof(buf), &status);
   ck_assert_msg(WIFSIGNALED(status), "status %d", status);
   ck_assert_msg(WTERMSIG(status) == SIGABRT, "signal %d: %s", WTERMSIG(status), buf);
   ck_assert_msg(strstr(buf, "16384-byte stack (canary overwritten, found at a switch)") != NULL,
@@ -632,6 +884,117 @@ START_TEST(stack_overflow_spares_neighbours_canary) {
   ck_assert_msg(strstr(buf, "uva_spawn_ex (stack_size)") != NULL, "got: %s", buf);
   ck_assert_msg(strstr(buf, "test: neighbours intact") != NULL, "got: %s", buf);
   ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+}
+END_TEST
+
+/* Issue 9: a 400 KiB frame on a 256 KiB stack skipped the guard page and
+ * silently wrote into the next task's stack.  The guard region below each
+ * stack is 1 MiB: it faults there, is reported, and the neighbours are
+ * intact. */
+START_TEST(stack_overflow_big_frame_guarded) {
+  char buf[4096];
+  int status;
+  if (!uva_reports_overflows())
+    return;
+  run_overflow_child(0, 1, buf, sizeof(buf), &status);
+  ck_assert_msg(WIFSIGNALED(status), "child survived (status %d): %s", status, buf);
+  ck_assert_msg(WTERMSIG(status) == SIGABRT, "signal %d: %s", WTERMSIG(status), buf);
+  ck_assert_msg(strstr(buf, "262144-byte stack (guard page hit)") != NULL, "got: %s", buf);
+  ck_assert_msg(strstr(buf, "test: neighbours intact") != NULL, "got: %s", buf);
+}
+END_TEST
+
+/* The same past the process's guarded stacks: the frame skips the canary
+ * and writes into the stack's own red zone, which is checked when the stack
+ * is released. */
+START_TEST(stack_overflow_big_frame_canary) {
+  char buf[4096];
+  int status;
+  if (!uva_reports_overflows() || getenv("UVA_TEST_SMALL") != NULL)
+    return; /* valgrind: 16,384 stacks are too many to track */
+  run_overflow_child(1, 1, buf, sizeof(buf), &status);
+  ck_assert_msg(WIFSIGNALED(status), "child survived (status %d): %s", status, buf);
+  ck_assert_msg(WTERMSIG(status) == SIGABRT, "signal %d: %s", WTERMSIG(status), buf);
+  ck_assert_msg(strstr(buf, "262144-byte stack (red zone written") != NULL, "got: %s", buf);
+  ck_assert_msg(strstr(buf, "test: neighbours intact") != NULL, "got: %s", buf);
+}
+END_TEST
+
+/* Issue 9: uva's 64 KiB alternate signal stack was mapped right below the
+ * first task stack of a thread, so a frame of ~300 KiB on that stack wrote
+ * into it without a fault.  Both have guard regions now: reported. */
+#define SIGSTACK_FRAME (300 * 1024)
+static int first_stack_big_frame(void *arg, uva_result_t *r) {
+  (void)arg;
+  (void)r;
+  volatile char *big = __builtin_alloca(SIGSTACK_FRAME);
+  memset((char *)big, 0x5a, 4096);
+  __asm__ volatile("" : : "r"(big) : "memory");
+  return uva_yield();
+}
+
+START_TEST(stack_overflow_into_signal_stack) {
+  int fds[2];
+  char buf[4096];
+  int status;
+  if (!uva_reports_overflows())
+    return;
+  ck_assert_int_eq(pipe(fds), 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    /* the first task stack of a fresh process (with CK_FORK; without it
+     * the layout differs, and the overflow must be reported all the same) */
+    uv_loop_t loop;
+    dup2(fds[1], 2);
+    uv_loop_init(&loop);
+    uva_block_on(&loop, uva_spawn(&loop, first_stack_big_frame, NULL), NULL);
+    _exit(0); /* not reached */
+  }
+  close(fds[1]);
+  size_t n = 0;
+  ssize_t rd;
+  while (n < sizeof(buf) - 1 && (rd = read(fds[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+    n += (size_t)rd;
+  buf[n] = 0;
+  close(fds[0]);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert_msg(WIFSIGNALED(status), "child survived (status %d): %s", status, buf);
+  ck_assert_msg(WTERMSIG(status) == SIGABRT, "signal %d: %s", WTERMSIG(status), buf);
+  ck_assert_msg(strstr(buf, "uva: task stack overflow") != NULL, "got: %s", buf);
+}
+END_TEST
+
+/* Issue 9: in an ASan build, a task with a 1 TiB stack unpoisoned 128 GiB of
+ * shadow memory and exhausted memory.  Its stack is address space only, in
+ * every build (a system that will not map it gives UV_ENOMEM). */
+static int touch_a_little(void *arg, uva_result_t *r) {
+  volatile char buf[8192];
+  (void)arg;
+  buf[0] = 1;
+  buf[sizeof(buf) - 1] = 2;
+  r->value.u64 = (uint64_t)(buf[0] + buf[sizeof(buf) - 1]);
+  return 0;
+}
+
+START_TEST(huge_stack_costs_no_memory) {
+  LOOP_INIT(loop);
+  uva_spawn_opts_t o = {(size_t)1 << 40};
+  struct rusage before, after;
+  uva_value_t v;
+  int st;
+  ck_assert_int_eq(getrusage(RUSAGE_SELF, &before), 0);
+  st = uva_block_on(loop, uva_spawn_ex(loop, touch_a_little, NULL, &o), &v);
+  ck_assert_int_eq(getrusage(RUSAGE_SELF, &after), 0);
+  if (!uva_reports_overflows()) /* ASan: the mapping works there */
+    ck_assert_int_eq(st, 0);
+  ck_assert_msg(st == 0 || st == UV_ENOMEM, "%s", uv_err_name(st));
+  if (st == 0)
+    ck_assert_uint_eq(v.u64, 3);
+  /* peak memory grew by less than 256 MiB (ru_maxrss is in KiB) */
+  ck_assert_int_lt(after.ru_maxrss - before.ru_maxrss, 256 * 1024);
+  LOOP_CLOSE_NOW(loop);
 }
 END_TEST
 
@@ -648,6 +1011,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, yield_lets_io_run);
   tcase_add_test(tc, tasks_share_fp_env);
   tcase_add_test(tc, busy_awaits_let_others_run);
+  tcase_add_test(tc, try_recv_spinner_lets_fs_run);
   tcase_add_test(tc, cancel_suspended_task);
   tcase_add_test(tc, cancel_before_start);
   tcase_add_test(tc, cancel_running_task);
@@ -659,9 +1023,17 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_on_deadlock_task);
   tcase_add_test(tc, many_suspended_tasks);
   tcase_add_test(tc, switch_many_times);
+  tcase_add_test(tc, shutdown_after_select);
+  tcase_add_test(tc, shutdown_times_out);
+  tcase_add_test(tc, shutdown_unstarted_tasks);
+  tcase_add_test(tc, shutdown_nothing_and_misuse);
   tcase_add_test(tc, stack_overflow_reported);
   tcase_add_test(tc, stack_overflow_spares_neighbours_guarded);
   tcase_add_test(tc, stack_overflow_spares_neighbours_canary);
+  tcase_add_test(tc, stack_overflow_big_frame_guarded);
+  tcase_add_test(tc, stack_overflow_big_frame_canary);
+  tcase_add_test(tc, stack_overflow_into_signal_stack);
+  tcase_add_test(tc, huge_stack_costs_no_memory);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -80,9 +80,15 @@ START_TEST(sleep_zero) {
 }
 END_TEST
 
+/* Timers settle in deadline order.  A deadline counts from its own call, so
+ * the durations differ by 20 ms or more: the order then does not depend on
+ * how long the calls take (under valgrind, milliseconds).  Not a zero sleep:
+ * it settles from the run queue, after any timer already due when the loop
+ * first runs (see sleep_zero). */
 START_TEST(sleeps_settle_in_deadline_order) {
   LOOP_INIT(loop);
-  static const int ms[] = {40, 10, 30, 0, 20};
+  static const int ms[] = {160, 40, 120, 20, 80};
+  static const int want[] = {20, 40, 80, 120, 160};
   int i;
   order_n = 0;
   for (i = 0; i < 5; i++)
@@ -93,7 +99,7 @@ START_TEST(sleeps_settle_in_deadline_order) {
   ck_assert_int_eq(order_n, 5);
   for (i = 0; i < 5; i++) {
     ck_assert_int_eq(order_status[i], 0);
-    ck_assert_int_eq(order[i], i * 10);
+    ck_assert_int_eq(order[i], want[i]);
   }
   LOOP_CLOSE_NOW(loop);
 }
@@ -227,6 +233,201 @@ START_TEST(block_on_sleep_then_close) {
       uva_block_on(loop, uva_timeout(uva_sleep(loop, 600000), 10), NULL),
       UV_ETIMEDOUT);
   ck_assert_int_eq(uv_loop_close(loop), 0);
+}
+END_TEST
+
+/* ---- deadlines count from the call (issue 9) ----------------------------- */
+
+#define MS ((uint64_t)1000000) /* uv_hrtime() units */
+
+/* Computes for ms milliseconds without awaiting: the loop's cached time
+ * (uv_now) falls that far behind. */
+static void busy_ms(uint64_t ms) {
+  uint64_t end = uv_hrtime() + ms * MS;
+  while (uv_hrtime() < end)
+    ;
+}
+
+static int busy_then_sleep(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  uint64_t t0;
+  busy_ms(50);
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uva_await(uva_sleep(loop, 30), NULL), 0);
+  r->value.u64 = uv_hrtime() - t0;
+  return 0;
+}
+
+static int busy_then_timeout(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  uva_future_t *never = uva_future_new(loop);
+  uint64_t t0;
+  busy_ms(50);
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uva_await(uva_timeout(never, 30), NULL), UV_ETIMEDOUT);
+  r->value.u64 = uv_hrtime() - t0;
+  ck_assert_int_eq(uva_future_resolve_u64(never, 1), UV_ECANCELED);
+  return 0;
+}
+
+/* A task that computed for 50 ms, then sleeps 30 ms: the sleep lasts 30 ms
+ * from the call (it lasted 0-1 ms when counted from uv_now). */
+START_TEST(sleep_counts_from_the_call) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  uint64_t t0;
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn(loop, busy_then_sleep, loop), &v), 0);
+  ck_assert_uint_ge(v.u64, 30 * MS);
+  /* outside a task too: the loop's time is as stale after busy work */
+  busy_ms(50);
+  t0 = uv_hrtime();
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 30), NULL), 0);
+  ck_assert_uint_ge(uv_hrtime() - t0, 30 * MS);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+START_TEST(timeout_counts_from_the_call) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn(loop, busy_then_timeout, loop), &v), 0);
+  ck_assert_uint_ge(v.u64, 30 * MS);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+/* Many short sleeps never end early either (libuv counts whole
+ * milliseconds: a timer may fire before uv_hrtime() has reached the
+ * deadline, and is then started again for the rest). */
+static int short_sleeps(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  int i;
+  (void)r;
+  for (i = 0; i < 50; i++) {
+    uint64_t t0 = uv_hrtime();
+    if (i % 3 == 0)
+      busy_ms(1);
+    ck_assert_int_eq(uva_await(uva_sleep(loop, 1 + i % 3), NULL), 0);
+    ck_assert_uint_ge(uv_hrtime() - t0, (uint64_t)(1 + i % 3) * MS);
+  }
+  return 0;
+}
+
+START_TEST(short_sleeps_never_early) {
+  LOOP_INIT(loop);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, short_sleeps, loop), NULL),
+                   0);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+/* ---- zero durations cannot starve libuv (issue 9) ------------------------ */
+
+/* A spinner gives up after this long: a generous sanity bound, reached only
+ * when what it waits for never runs. */
+#define GIVE_UP (10 * 1000 * MS)
+
+static volatile int own_fired, sleeper_done;
+
+static void own_timer_cb(uv_timer_t *t) {
+  own_fired = 1;
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+static int sleeps_20ms(void *arg, uva_result_t *r) {
+  (void)r;
+  ck_assert_int_eq(uva_await(uva_sleep(arg, 20), NULL), 0);
+  sleeper_done = 1;
+  return 0;
+}
+
+/* Loops on zero sleeps (kind 0) or zero timeouts (kind 1) until the other
+ * task's sleep and the test's own timer have both fired. */
+static int zero_spinner(uv_loop_t *loop, int kind, uva_result_t *r) {
+  uint64_t n = 0, end = uv_hrtime() + GIVE_UP;
+  while (!(own_fired && sleeper_done) && uv_hrtime() < end) {
+    if (kind == 0)
+      ck_assert_int_eq(uva_await(uva_sleep(loop, 0), NULL), 0);
+    else
+      ck_assert_int_eq(
+          uva_await(uva_timeout(uva_sleep(loop, 600000), 0), NULL),
+          UV_ETIMEDOUT);
+    n++;
+  }
+  r->value.u64 = n;
+  return own_fired && sleeper_done ? 0 : UV_ETIMEDOUT; /* starved them */
+}
+
+static int zero_sleep_spinner(void *arg, uva_result_t *r) {
+  return zero_spinner(arg, 0, r);
+}
+
+static int zero_timeout_spinner(void *arg, uva_result_t *r) {
+  return zero_spinner(arg, 1, r);
+}
+
+static void run_beside_spinner(uv_loop_t *loop, uva_task_fn spinner) {
+  uv_timer_t timer;
+  uva_future_t *kids[2];
+  uva_result_t res[2];
+  own_fired = 0;
+  sleeper_done = 0;
+  ck_assert_int_eq(uv_timer_init(loop, &timer), 0);
+  ck_assert_int_eq(uv_timer_start(&timer, own_timer_cb, 20, 0), 0);
+  kids[0] = uva_spawn(loop, spinner, loop);
+  kids[1] = uva_spawn(loop, sleeps_20ms, loop);
+  ck_assert_int_eq(uva_block_on(loop, uva_join(loop, kids, 2, res), NULL), 0);
+  ck_assert_msg(res[0].status == 0,
+                "the spinner gave up: the program's timer and the other "
+                "task's sleep never ran beside it");
+  ck_assert_int_eq(res[1].status, 0);
+  ck_assert_uint_gt(res[0].value.u64, 0);
+}
+
+/* A task looping on uva_sleep(loop, 0) let nothing else run: it resumed in
+ * the timer callback and re-armed a timer due at once, which libuv ran in
+ * the same iteration, for ever. */
+START_TEST(zero_sleeps_starve_nothing) {
+  LOOP_INIT(loop);
+  run_beside_spinner(loop, zero_sleep_spinner);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(zero_timeouts_starve_nothing) {
+  LOOP_INIT(loop);
+  run_beside_spinner(loop, zero_timeout_spinner);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* A zero timeout around a future that is still pending when the run queue
+ * reaches it times out; one whose child settled before that has the child's
+ * result. */
+START_TEST(zero_timeout_results) {
+  LOOP_INIT(loop);
+  uva_future_t *u = uva_future_new(loop);
+  uva_value_t v;
+  ck_assert_int_eq(uva_block_on(loop, uva_timeout(u, 0), NULL), UV_ETIMEDOUT);
+  ck_assert_int_eq(uva_future_resolve_u64(u, 1), UV_ECANCELED);
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_timeout(uva_sleep(loop, 0), 0), &v), 0);
+  u = uva_future_new(loop);
+  uva_future_t *t = uva_timeout(u, 0);
+  ck_assert_int_eq(uva_future_resolve_u64(u, 9), 0);
+  ck_assert_int_eq(uva_block_on(loop, t, &v), 0);
+  ck_assert_uint_eq(v.u64, 9);
+  /* cancelled and freed before the queue reaches them */
+  uva_future_free(uva_sleep(loop, 0));
+  u = uva_future_new(loop);
+  uva_future_free(uva_timeout(u, 0));
+  ck_assert_int_eq(uva_future_resolve_u64(u, 1), UV_ECANCELED);
+  t = uva_sleep(loop, 0);
+  ck_assert_int_eq(uva_future_cancel(t), 0);
+  ck_assert_int_eq(uva_block_on(loop, t, NULL), UV_ECANCELED);
+  LOOP_CLOSE(loop);
 }
 END_TEST
 
@@ -519,6 +720,12 @@ static Suite *suite(void) {
   tcase_add_test(tc, sleep_detach);
   tcase_add_test(tc, sleep_null_loop);
   tcase_add_test(tc, block_on_sleep_then_close);
+  tcase_add_test(tc, sleep_counts_from_the_call);
+  tcase_add_test(tc, timeout_counts_from_the_call);
+  tcase_add_test(tc, short_sleeps_never_early);
+  tcase_add_test(tc, zero_sleeps_starve_nothing);
+  tcase_add_test(tc, zero_timeouts_starve_nothing);
+  tcase_add_test(tc, zero_timeout_results);
   suite_add_tcase(s, tc);
   tc = tcase_create("timeout");
   tcase_set_timeout(tc, 60);

@@ -215,16 +215,34 @@ START_TEST(cancel_before_start) {
 }
 END_TEST
 
+static void open_gate_cb(uv_timer_t *t) {
+  gate_open(t->data);
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+/* Opens g from the loop 100 ms from now, well after a 10 ms timeout (the
+ * loop's cached time is refreshed first: it may be old). */
+static void start_opener(uv_loop_t *loop, uv_timer_t *t, gate_t *g) {
+  uv_timer_init(loop, t);
+  t->data = g;
+  uv_update_time(loop);
+  uv_timer_start(t, open_gate_cb, 100, 0);
+}
+
 START_TEST(timeout_cancels) {
   LOOP_INIT(loop);
   gate_t g;
+  uv_timer_t opener;
   gate_init(&g);
   uva_future_t *f = uva_timeout(uva_spawn_blocking(loop, gated, &g), 10);
   gate_wait_started(&g, 1);
+  /* the job goes on after the timeout: block_on waits until it has
+   * returned, so that g may go right after */
+  start_opener(loop, &opener, &g);
   ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ETIMEDOUT);
-  gate_open(&g);
-  LOOP_CLOSE(loop);
+  ck_assert_int_eq(g.open, 1);
   gate_destroy(&g);
+  LOOP_CLOSE(loop); /* the program's timer is closing */
 }
 END_TEST
 
@@ -302,6 +320,234 @@ START_TEST(many_jobs_joined) {
 }
 END_TEST
 
+/* ---- jobs whose futures were dropped (issue 9) ---------------------------- */
+
+/* Sleeps 100 ms, then writes to its argument: the caller must not have freed
+ * it yet. */
+static int slow_writer(void *arg, uva_result_t *r) {
+  (void)r;
+  uv_sleep(100);
+  *(int *)arg = 42;
+  return 0;
+}
+
+/* block_on of a timeout around a job returned UV_ETIMEDOUT while the job
+ * still ran and used arg: a caller that freed arg got a use after free
+ * (ASan), and uv_loop_close returned UV_EBUSY.  block_on now returns once
+ * the job has returned. */
+START_TEST(timed_out_job_done_when_block_on_returns) {
+  LOOP_INIT(loop);
+  int *arg = malloc(sizeof(*arg));
+  *arg = 0;
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_timeout(uva_spawn_blocking(loop, slow_writer, arg), 50),
+                   NULL),
+      UV_ETIMEDOUT);
+  ck_assert_int_eq(*arg, 42); /* it has run to the end */
+  free(arg);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+/* The same when the job loses a select to a sleep. */
+START_TEST(select_loser_job_done_when_block_on_returns) {
+  LOOP_INIT(loop);
+  int *arg = malloc(sizeof(*arg));
+  uva_future_t *kids[2];
+  uva_result_t win;
+  uva_value_t v;
+  *arg = 0;
+  kids[0] = uva_spawn_blocking(loop, slow_writer, arg);
+  kids[1] = uva_sleep(loop, 20);
+  ck_assert_int_eq(uva_block_on(loop, uva_select(loop, kids, 2, &win), &v), 0);
+  ck_assert_uint_eq(v.u64, 1);
+  ck_assert_int_eq(*arg, 42);
+  free(arg);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+/* uva_spawn_blocking_ex: arg_free(arg) exactly once, on the loop's thread,
+ * once fn has returned or the job was removed before it started. */
+static int arg_frees;
+static uv_thread_t loop_thread;
+
+static void arg_free(void *p) {
+  uv_thread_t self = uv_thread_self();
+  ck_assert(uv_thread_equal(&self, &loop_thread));
+  arg_frees++;
+  free(p);
+}
+
+static int count_arg(void *arg, uva_result_t *r) {
+  r->value.u64 = (uint64_t)*(int *)arg;
+  ran++;
+  return 0;
+}
+
+/* Waits at the gate g, whose address is in arg's second slot. */
+typedef struct {
+  int value;
+  gate_t *g;
+} gated_arg_t;
+
+static int gated_arg(void *arg, uva_result_t *r) {
+  gated_arg_t *a = arg;
+  uva_result_t ignored = {0};
+  gated(a->g, &ignored);
+  free(ignored.value.ptr);
+  r->value.u64 = (uint64_t)a->value;
+  return 0;
+}
+
+static gated_arg_t *new_gated_arg(gate_t *g, int value) {
+  gated_arg_t *a = malloc(sizeof(*a));
+  a->value = value;
+  a->g = g;
+  return a;
+}
+
+START_TEST(ex_arg_free_completed) {
+  LOOP_INIT(loop);
+  uva_value_t v;
+  int *arg = malloc(sizeof(*arg));
+  *arg = 7;
+  arg_frees = 0;
+  loop_thread = uv_thread_self();
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn_blocking_ex(loop, count_arg, arg, arg_free), &v),
+      0);
+  ck_assert_uint_eq(v.u64, 7);
+  ck_assert_int_eq(arg_frees, 1);
+  /* detached: freed when it is over */
+  arg = malloc(sizeof(*arg));
+  *arg = 1;
+  uva_future_detach(uva_spawn_blocking_ex(loop, count_arg, arg, arg_free));
+  LOOP_CLOSE(loop);
+  ck_assert_int_eq(arg_frees, 2);
+  /* a NULL arg_free is allowed: the caller keeps arg */
+  LOOP_INIT(loop2);
+  int mine = 3;
+  ck_assert_int_eq(
+      uva_block_on(loop2, uva_spawn_blocking_ex(loop2, count_arg, &mine, NULL), &v),
+      0);
+  ck_assert_uint_eq(v.u64, 3);
+  LOOP_CLOSE_NOW(loop2);
+}
+END_TEST
+
+START_TEST(ex_arg_free_running_cancelled) {
+  LOOP_INIT(loop);
+  gate_t g, g2;
+  uva_future_t *f;
+  uv_timer_t opener;
+  gate_init(&g);
+  gate_init(&g2);
+  arg_frees = 0;
+  loop_thread = uv_thread_self();
+  /* cancelled while it runs: freed when it returns */
+  f = uva_spawn_blocking_ex(loop, gated_arg, new_gated_arg(&g, 1), arg_free);
+  gate_wait_started(&g, 1);
+  ck_assert_int_eq(uva_future_cancel(f), 0);
+  ck_assert_int_eq(arg_frees, 0);
+  gate_open(&g);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ECANCELED);
+  ck_assert_int_eq(arg_frees, 1);
+  /* timed out while it runs: block_on returns once it has returned */
+  f = uva_timeout(
+      uva_spawn_blocking_ex(loop, gated_arg, new_gated_arg(&g2, 2), arg_free),
+      10);
+  gate_wait_started(&g2, 1);
+  start_opener(loop, &opener, &g2);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ETIMEDOUT);
+  ck_assert_int_eq(arg_frees, 2);
+  LOOP_CLOSE(loop);
+  gate_destroy(&g);
+  gate_destroy(&g2);
+}
+END_TEST
+
+START_TEST(ex_arg_free_not_started) {
+  LOOP_INIT(loop);
+  uva_future_t *jobs[POOL];
+  gate_t g;
+  gate_init(&g);
+  ran = 0;
+  arg_frees = 0;
+  loop_thread = uv_thread_self();
+  fill_pool(loop, &g, jobs);
+  /* waits in libuv's queue: removed; arg_free runs from the loop */
+  uva_future_t *f = uva_spawn_blocking_ex(loop, count_arg, malloc(sizeof(int)),
+                                          arg_free);
+  ck_assert_int_eq(uva_future_cancel(f), 0);
+  ck_assert_int_eq(uva_future_status(f), UV_ECANCELED);
+  uva_future_free(f);
+  uva_future_free(uva_spawn_blocking_ex(loop, count_arg, malloc(sizeof(int)),
+                                        arg_free)); /* freeing cancels too */
+  drain_pool(loop, &g, jobs);
+  LOOP_CLOSE(loop);
+  ck_assert_int_eq(ran, 0);
+  ck_assert_int_eq(arg_frees, 2);
+  gate_destroy(&g);
+}
+END_TEST
+
+/* A job that cannot start frees arg before the call returns. */
+START_TEST(ex_arg_free_failed_to_start) {
+  LOOP_INIT(loop);
+  uva_future_t *f;
+  arg_frees = 0;
+  loop_thread = uv_thread_self();
+  f = uva_spawn_blocking_ex(loop, NULL, malloc(1), arg_free);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  ck_assert_int_eq(arg_frees, 1);
+  uva_future_free(f);
+  f = uva_spawn_blocking_ex(NULL, count_arg, malloc(1), arg_free);
+  ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
+  ck_assert_int_eq(arg_frees, 2);
+  uva_future_free(f);
+  LOOP_CLOSE_NOW(loop);
+}
+END_TEST
+
+/* uva_loop_shutdown removes the jobs that have not started and waits for the
+ * running ones. */
+START_TEST(shutdown_waits_for_jobs) {
+  LOOP_INIT(loop);
+  uva_future_t *jobs[POOL], *queued;
+  uv_timer_t opener;
+  size_t left = 99;
+  gate_t g;
+  gate_init(&g);
+  ran = 0;
+  arg_frees = 0;
+  loop_thread = uv_thread_self();
+  fill_pool(loop, &g, jobs);
+  queued = uva_spawn_blocking_ex(loop, count_arg, malloc(sizeof(int)), arg_free);
+  /* the running jobs do not return before the deadline */
+  ck_assert_int_eq(uva_loop_shutdown(loop, 20, &left), UV_ETIMEDOUT);
+  ck_assert_uint_eq(left, POOL);
+  ck_assert_int_eq(uva_future_status(queued), UV_ECANCELED);
+  ck_assert_int_eq(arg_frees, 1); /* removed, and its callback has run */
+  /* the gate opens while the next shutdown waits */
+  uv_timer_init(loop, &opener);
+  opener.data = &g;
+  uv_timer_start(&opener, open_gate_cb, 20, 0);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 60000, &left), 0);
+  ck_assert_uint_eq(left, 0);
+  for (int i = 0; i < POOL; i++) {
+    uva_value_t v;
+    ck_assert_int_eq(uva_future_status(jobs[i]), 0); /* not cancelled */
+    ck_assert_int_eq(uva_block_on(loop, jobs[i], &v), 0);
+    free(v.ptr);
+  }
+  uva_future_free(queued);
+  ck_assert_int_eq(ran, 0);
+  gate_destroy(&g);
+  LOOP_CLOSE(loop); /* the program's own timer is closing */
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("work");
   TCase *tc = tcase_create("core");
@@ -318,6 +564,13 @@ static Suite *suite(void) {
   tcase_add_test(tc, from_task);
   tcase_add_test(tc, with_then);
   tcase_add_test(tc, many_jobs_joined);
+  tcase_add_test(tc, timed_out_job_done_when_block_on_returns);
+  tcase_add_test(tc, select_loser_job_done_when_block_on_returns);
+  tcase_add_test(tc, ex_arg_free_completed);
+  tcase_add_test(tc, ex_arg_free_running_cancelled);
+  tcase_add_test(tc, ex_arg_free_not_started);
+  tcase_add_test(tc, ex_arg_free_failed_to_start);
+  tcase_add_test(tc, shutdown_waits_for_jobs);
   suite_add_tcase(s, tc);
   return s;
 }
