@@ -1,6 +1,6 @@
 /* Streams (TCP, pipes, TTYs): the types shared by stream.c, stream-read.c,
- * stream-accept.c, stream-write.c, tcp.c and pipe.c, and the hook the child-process code
- * uses.  Private: never installed. */
+ * stream-accept.c, stream-write.c, tcp.c and pipe.c, and the hook the
+ * child-process code uses.  Private: never installed. */
 #ifndef UVA_STREAM_INTERNAL_H
 #define UVA_STREAM_INTERNAL_H
 
