@@ -1,6 +1,6 @@
 /* Streams (TCP, pipes, TTYs): the types shared by stream.c, stream-read.c,
- * stream-write.c, tcp.c and pipe.c, and the hook the child-process code
- * uses.  Private: never installed. */
+ * stream-accept.c, stream-write.c, tcp.c and pipe.c, and the hook the
+ * child-process code uses.  Private: never installed. */
 #ifndef UVA_STREAM_INTERNAL_H
 #define UVA_STREAM_INTERNAL_H
 
@@ -123,16 +123,22 @@ uva_stream_t *uva__stream_new_pipe(uva__loop_t *L, uv_pipe_t **pipe);
 
 /* ---- stream-read.c ------------------------------------------------------ */
 
-/* Settles every read and accept waiting on s with err (the stream is being
- * freed) and drops the buffered input. */
+/* Settles every read waiting on s with err (the stream is being freed) and
+ * drops the buffered input. */
 void uva__stream_read_shutdown(uva_stream_t *s, int err);
 /* Starts or stops reading as the water marks and waiting reads want. */
 void uva__stream_read_update(uva_stream_t *s);
 /* Frees every chunk of s's input buffer; *rest gets them as one uva_buf_t
  * when rest is not NULL (UV_ENOMEM if that allocation fails). */
 int uva__stream_take_input(uva_stream_t *s, uva_buf_t **rest);
+
+/* ---- stream-accept.c ---------------------------------------------------- */
+
 /* The listener's connection callback. */
 void uva__stream_connection_cb(uv_stream_t *server, int status);
+/* Settles every accept waiting on s with err and frees the accepted
+ * connections nobody took. */
+void uva__stream_accept_shutdown(uva_stream_t *s, int err);
 
 /* The bytes buffered unread (tests). */
 size_t uva__stream_buffered(const uva_stream_t *s);

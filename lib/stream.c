@@ -262,6 +262,7 @@ static void detach(uva_stream_t *s) {
 static void cancel_all(uva_stream_t *s) {
   s->flags |= UVA__S_FREED;
   uva__stream_read_shutdown(s, UV_ECANCELED);
+  uva__stream_accept_shutdown(s, UV_ECANCELED);
   uva__stream_write_shutdown(s, UV_ECANCELED);
 }
 

@@ -162,8 +162,8 @@ UVA_EXTERN int uva_stream_open(uv_loop_t *loop, uv_file fd,
  * program's memory, which must stay valid until uva_stream_release,
  * uva_stream_free, or (after uva_stream_close) the close future settles.  A
  * read the program had started on h is stopped; the program must not read
- * from h or start writes with its own callbacks while it is adopted (writes
- * it started before stay its own).  Returns 0; UV_EINVAL if h or out is
+ * from h, start writes with its own callbacks or close it while it is
+ * adopted (writes it started before stay its own).  Returns 0; UV_EINVAL if h or out is
  * NULL, h is of another type or is a listener; UV_EBADF if h is closing;
  * UV_EBUSY if h is already adopted; UV_ENOMEM.  On error *out is NULL and h
  * is untouched. */
