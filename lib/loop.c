@@ -411,6 +411,11 @@ static int async_open(uva__loop_t *L) {
     L->handles++;
     uv_mutex_lock(&L->remote_lock);
     L->async = a;
+    /* Nodes posted while no handle was open, or whose wake-up went to a
+     * handle that was then closed (libuv drops a closing handle's pending
+     * send), would wait forever: the new handle runs them. */
+    if (L->inbox != NULL)
+      uv_async_send(&a->handle);
     uv_mutex_unlock(&L->remote_lock);
   }
   return 0;
