@@ -907,9 +907,12 @@ static inline int in_live_task(const uva_chan_t *ch) {
 int uva_chan_send_wait(uva_chan_t *ch, const void *msg) {
   if (ch == NULL || msg == NULL)
     return UV_EINVAL;
-  if (uva__likely(in_live_task(ch)) && send_here(ch, msg) == 0) {
-    uva__coop_spend(ch->L);
-    return 0;
+  if (uva__likely(in_live_task(ch))) {
+    if (send_here(ch, msg) == 0) {
+      uva__coop_spend(ch->L);
+      return 0;
+    }
+    return uva__await_waiting(uva_chan_send(ch, msg), NULL); /* no retry */
   }
   return uva_await(uva_chan_send(ch, msg), NULL);
 }
@@ -917,9 +920,12 @@ int uva_chan_send_wait(uva_chan_t *ch, const void *msg) {
 int uva_chan_recv_wait(uva_chan_t *ch, void *out) {
   if (ch == NULL || out == NULL)
     return UV_EINVAL;
-  if (uva__likely(in_live_task(ch)) && recv_here(ch, out) == 0) {
-    uva__coop_spend(ch->L);
-    return 0;
+  if (uva__likely(in_live_task(ch))) {
+    if (recv_here(ch, out) == 0) {
+      uva__coop_spend(ch->L);
+      return 0;
+    }
+    return uva__await_waiting(uva_chan_recv(ch, out), NULL); /* no retry */
   }
   return uva_await(uva_chan_recv(ch, out), NULL);
 }

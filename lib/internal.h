@@ -358,6 +358,9 @@ typedef struct uva__task_s {
 
 #define uva__task_stack(t) ((uva__stack_t *)(t)->base.value.ptr)
 
+/* uva_await without its fast paths, for a caller that has just found that
+ * f (a fresh future of the running task's loop) cannot complete at once. */
+int uva__await_waiting(uva_future_t *f, uva_value_t *value);
 /* Puts a task suspended in uva_await back on the run queue. */
 void uva__task_wake(void *task);
 /* Cancels every task of L's: those not started yet (on the run queue) and

@@ -384,6 +384,10 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
   return await_slow(t, f, value);
 }
 
+int uva__await_waiting(uva_future_t *f, uva_value_t *value) {
+  return await_slow(current_task(), f, value);
+}
+
 int uva_yield(void) {
   uva__task_t *t = current_task();
   uva__loop_t *L;
