@@ -34,10 +34,6 @@
  *    same kind finds it, in order.  A result is taken when uva_await or
  *    uva_block_on returns it, when a then callback is called, or when a
  *    join's or select's own result is taken.
- *  - A future that an operation completed at once (a channel send or receive
- *    that found room or a message) may be a shared, read-only object of the
- *    loop's, so that moving a message allocates nothing: consume it like any
- *    other future, and do not compare future pointers.
  *  - Unless a comment says otherwise, a call must be made on the thread that
  *    runs the loop it works on.
  */
@@ -195,9 +191,7 @@ typedef void (*uva_then_cb)(int status, uva_value_t value, void *data);
  * the loop soon after).  Returns 0.  UV_EINVAL if f or cb is NULL (f is
  * freed).  A future that failed before it had a loop (made with a NULL loop
  * or when memory ran out) cannot call back: then returns its error and cb is
- * never called.  For a future that completed at once (see the shared ready
- * futures above) then needs a small allocation: without memory it returns
- * UV_ENOMEM, f is consumed and cb is never called. */
+ * never called. */
 UVA_EXTERN int uva_future_then(uva_future_t *f, uva_then_cb cb, void *data);
 
 /* Cancels a pending future: the libuv work underneath stops (timer stopped,

@@ -44,15 +44,10 @@ static void release(uva_future_t *f) {
     uva__future_free_mem(f, sizeof(*f));
 }
 
-void uva__future_release(uva_future_t *f) { release(f); }
 
 void uva__future_destroy(uva_future_t *f) {
-  if (f->flags & UVA__F_STATIC) {
-    uva__loop_t *L = f->L; /* a loop's ready future: one use consumed */
-    if (L != NULL && --L->objects == 0)
-      uva__loop_maybe_free(L);
-    return;
-  }
+  if (f->flags & UVA__F_STATIC)
+    return; /* shared, never freed */
   if (!(f->flags & UVA__F_TAKEN)) {
     /* Nobody took its result: the operation gives back what it took. */
     f->flags |= UVA__F_TAKEN;
@@ -336,21 +331,8 @@ uva_future_t *uva_failed(uv_loop_t *loop, int err) {
 int uva_future_then(uva_future_t *f, uva_then_cb cb, void *data) {
   if (f == NULL)
     return UV_EINVAL;
-  if (f->flags & UVA__F_STATIC) {
-    /* A loop's shared ready future cannot be queued: a future of its own
-     * carries the callback. */
-    uva_future_t *g = NULL;
-    int status = f->status;
-    if (f->L != NULL && status == 0 && cb != NULL &&
-        (g = uva__future_alloc(f->L, &uva__plain_ops, sizeof(*g))) != NULL)
-      g->state = UVA__SETTLED;
-    else if (f->L != NULL && status == 0)
-      status = cb == NULL ? UV_EINVAL : UV_ENOMEM;
-    uva__future_destroy(f);
-    if (g == NULL)
-      return status;
-    f = g;
-  }
+  if (f->flags & UVA__F_STATIC)
+    return f->status; /* failed without a loop: nothing can call back */
   if (f->consumer != UVA__C_NONE)
     return UV_EINVAL;
   if (cb == NULL) {

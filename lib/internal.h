@@ -68,7 +68,7 @@ enum {
 
 /* flags */
 #define UVA__F_STATIC 0x0001u    /* shared and read-only: a static failed
-                                    future (L NULL), or a loop's ready one */
+                                    future (L NULL) */
 #define UVA__F_QUEUED 0x0002u    /* on the loop's run queue */
 #define UVA__F_DEAD 0x0004u      /* destroyed while queued: free on dequeue */
 #define UVA__F_CANCEL 0x0008u    /* cancellation requested (tasks, polls) */
@@ -139,17 +139,10 @@ struct uva__ops_s {
 /* uva__future_alloc (inline, below): allocates size bytes (at least
  * sizeof(uva_future_t)) from L's slabs and initialises a pending future of
  * kind ops.  NULL without memory. */
-/* Releases f's kind resources and memory (ops->release): for a lazy f whose
- * ops->now completed it. */
-void uva__future_release(uva_future_t *f);
 /* Gives a future's memory back; size as allocated. */
 void uva__future_free_mem(uva_future_t *f, size_t size);
 /* A failed future for err: from L when possible, else a static one. */
 uva_future_t *uva__failed(uva__loop_t *L, int err);
-/* uva__ready (inline, below): L's shared future settled with 0 and no
- * value, for an operation that completed at once (a channel send or
- * receive): costs no allocation.  Each one handed out counts as one of L's
- * objects until it is consumed. */
 /* Settles a pending future and notifies its consumer. */
 void uva__settle(uva_future_t *f, int status, uva_value_t value,
                  uva_free_cb free_fn);
@@ -267,7 +260,6 @@ struct uva__loop_s {
   /* lifetime */
   size_t objects; /* futures and channels alive */
   struct uva__streams_s *streams; /* stream.c: adopted handles, scratch */
-  uva_future_t ready; /* see uva__ready */
 
   /* object slabs: per size class a free list, then the unused tail of the
    * class's newest chunk */
@@ -541,11 +533,6 @@ void uva__coop_yield(uva__loop_t *L);
 static inline void uva__coop_spend(uva__loop_t *L) {
   if (uva__unlikely(--L->coop <= 0))
     uva__coop_yield(L);
-}
-
-static inline uva_future_t *uva__ready(uva__loop_t *L) {
-  L->objects++;
-  return &L->ready;
 }
 
 #endif /* UVA_INTERNAL_H */

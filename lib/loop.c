@@ -95,10 +95,6 @@ static uva__loop_t *loop_lookup(uv_loop_t *loop, int create) {
     if (L != NULL) {
       L->loop = loop;
       L->coop = UVA__COOP;
-      L->ready.L = L;
-      L->ready.ops = &uva__plain_ops;
-      L->ready.state = UVA__SETTLED;
-      L->ready.flags = UVA__F_STATIC;
       set_owner(L);
       L->reg_next = reg_head;
       reg_head = L;

@@ -352,16 +352,6 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
 
   if (f == NULL || f->consumer != UVA__C_NONE)
     return UV_EINVAL; /* a consumed future is not ours to touch */
-  /* The path of every channel message that moved at once: a loop's shared
-   * ready future, awaited by a task that has not been cancelled. */
-  if (uva__likely(t != NULL && (f->flags & UVA__F_STATIC) &&
-                  (L = f->L) == t->base.L &&
-                  !(t->base.flags & UVA__F_CANCEL))) {
-    status = f->status;
-    --L->objects; /* never 0 here: t is alive on L */
-    coop_spend(L, t);
-    return status;
-  }
   /* An operation that can complete at once (a channel send with room, a
    * receive with a message): done and taken in one step, never settled. */
   if (uva__likely(t != NULL && (f->flags & UVA__F_LAZY) &&

@@ -565,9 +565,10 @@ START_TEST(inbox_walk_survives_frees) {
 }
 END_TEST
 
-/* Operations that complete at once hand out the loop's shared ready future:
- * every consumer must take it like any other (then, join, select, timeout,
- * free, detach, block_on), and the loop must close afterwards. */
+/* Channel operations that complete at once (lazy futures since exactly
+ * once; a shared ready future before): every consumer must take them like
+ * any other (then, join, select, timeout, free, detach, block_on), and the
+ * loop must close afterwards. */
 START_TEST(completed_at_once_futures_consumed_everywhere) {
   LOOP_INIT(loop);
   uva_chan_t *ch;

@@ -788,7 +788,7 @@ START_TEST(join_select_refuse_duplicates) {
                    UV_EINVAL);
   ck_assert_int_eq(frees, 2);
   ck_assert_int_eq(uva_future_resolve_u64(b, 1), UV_ECANCELED);
-  /* the same shared ready future twice is two uses, not a duplicate */
+  /* two receives that complete at once: distinct futures, no duplicate */
   {
     uva_chan_t *ch;
     int x = 1, y = 0, z = 0;
