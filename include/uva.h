@@ -692,5 +692,6 @@ UVA_EXTERN int uva_replace_allocator(void *(*malloc_fn)(size_t),
 #include "uva/signal.h"
 #include "uva/process.h"
 #include "uva/asyncfd.h"
+#include "uva/stats.h"
 
 #endif /* UVA_H */

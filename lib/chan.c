@@ -25,6 +25,7 @@
 #include "internal.h"
 
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -64,6 +65,9 @@ struct uva_chan_s {
   int tsend, trecv;    /* threads blocked on room, on a message */
   int notified;        /* a wake-up is on its way to the loop */
   uva__remote_t remote;
+#if UVA_STATS
+  uva_chan_t *st_prev, *st_next; /* L->st.chans (issue 10, stats.c) */
+#endif
 };
 
 typedef struct {
@@ -619,7 +623,10 @@ static int send_now(uva_future_t *f, uva_result_t *out) {
   return 0;
 }
 
+static void chan_op_describe(const uva_future_t *f, char *buf, size_t n);
+
 static const uva__ops_t send_ops = {
+    .describe = chan_op_describe,
     .name = "chan_send",
     .cancel = send_cancel,
     .release = send_release,
@@ -707,6 +714,7 @@ static int recv_now(uva_future_t *f, uva_result_t *out) {
 }
 
 static const uva__ops_t recv_ops = {
+    .describe = chan_op_describe,
     .name = "chan_recv",
     .cancel = recv_cancel,
     .release = recv_release,
@@ -839,6 +847,13 @@ int uva_chan_new_ex(uv_loop_t *loop, size_t elem_size, size_t capacity,
   atomic_init(&ch->threaded, 0);
   ch->remote.cb = chan_remote_cb;
   ch->refs = 1;
+#if UVA_STATS /* issue 10: on L's list of channels for uva_loop_dump */
+  ch->st_next = L->st.chans;
+  if (L->st.chans != NULL)
+    L->st.chans->st_prev = ch;
+  L->st.chans = ch;
+  L->st.channels++;
+#endif
   *out = ch;
   return 0;
 
@@ -1037,6 +1052,15 @@ void uva_chan_free(uva_chan_t *ch) {
          (f = list_pop(&ch->recv_head, &ch->recv_tail)) != NULL)
     uva__settle_err(f, UV_ECANCELED);
   ch->dead = 1;
+#if UVA_STATS /* issue 10: off L's list of channels */
+  if (ch->st_prev != NULL)
+    ch->st_prev->st_next = ch->st_next;
+  else
+    ch->L->st.chans = ch->st_next;
+  if (ch->st_next != NULL)
+    ch->st_next->st_prev = ch->st_prev;
+  ch->L->st.channels--;
+#endif
   /* Receives that completed but were not taken yet: their messages go with
    * the channel, and they report UV_ECANCELED when taken. */
   while ((r = ch->holders) != NULL) {
@@ -1057,4 +1081,51 @@ void uva_chan_free(uva_chan_t *ch) {
   ch->ring = NULL;
   chan_unref(ch); /* the caller's reference */
   chan_unref(ch); /* futures made on it keep the struct until they go */
+}
+
+/* ---- for stats.c (issue 10) --------------------------------------------- */
+
+static size_t list_len(const uva_future_t *f) {
+  size_t n = 0;
+  for (; f != NULL; f = f->next)
+    n++;
+  return n;
+}
+
+/* Loop thread.  A channel other threads use is read under its lock. */
+void uva__chan_describe(const uva_chan_t *ch, char *buf, size_t n) {
+  uva_chan_t *m = (uva_chan_t *)(uintptr_t)ch;
+  int threaded;
+
+  if (ch->dead) {
+    snprintf(buf, n, "channel %p (freed)", (const void *)ch);
+    return;
+  }
+  threaded = atomic_load_explicit(&m->threaded, memory_order_acquire);
+  if (threaded)
+    uv_mutex_lock(&m->lock);
+  snprintf(buf, n,
+           "channel %p: %zu/%zu messages of %zu bytes (%zu reserved), "
+           "%zu receivers and %zu senders waiting%s%s",
+           (const void *)ch, ch->count - ch->nres, ch->cap, ch->elem,
+           ch->nres, list_len(ch->recv_head), list_len(ch->send_head),
+           threaded ? ", used by other threads" : "",
+           ch->closed ? ", closed" : "");
+  if (threaded)
+    uv_mutex_unlock(&m->lock);
+}
+
+uva_chan_t *uva__chan_next(const uva_chan_t *ch) {
+#if UVA_STATS
+  return ch->st_next;
+#else
+  (void)ch;
+  return NULL;
+#endif
+}
+
+static void chan_op_describe(const uva_future_t *f, char *buf, size_t n) {
+  const uva_chan_t *ch = f->ops == &send_ops ? ((const uva__send_t *)f)->ch
+                                             : ((const uva__recv_t *)f)->ch;
+  uva__chan_describe(ch, buf, n);
 }

@@ -37,6 +37,18 @@
 #define uva__unlikely(x) (x)
 #endif
 
+/* Issue 10 (stats.c): counters on hot paths exist only when the library is
+ * built with UVA_STATS (CMake option, default ON); UVA__STAT(expr) compiles
+ * to nothing without it. */
+#ifndef UVA_STATS
+#define UVA_STATS 0
+#endif
+#if UVA_STATS
+#define UVA__STAT(expr) ((void)(expr))
+#else
+#define UVA__STAT(expr) ((void)0)
+#endif
+
 typedef struct uva__loop_s uva__loop_t;
 typedef struct uva__ops_s uva__ops_t;
 typedef struct uva__stack_s uva__stack_t;
@@ -134,6 +146,9 @@ struct uva__ops_s {
    * else return UVA_PENDING having done nothing.  When it completes, it
    * also releases f (as ops->release would): f is gone, never settled. */
   int (*now)(uva_future_t *f, uva_result_t *out);
+  /* Optional (uva_loop_dump, stats.c): writes what f waits for, beyond its
+   * name, as text into buf[0..n) ("12 ms left"); loop thread, f pending. */
+  void (*describe)(const uva_future_t *f, char *buf, size_t n);
 };
 
 /* uva__future_alloc (inline, below): allocates size bytes (at least
@@ -268,10 +283,28 @@ struct uva__loop_s {
   char *bump_end[UVA__CACHE_CLASSES];
   size_t slab_next[UVA__CACHE_CLASSES]; /* size of the class's next chunk */
   uva__slab_t *slabs;                   /* every chunk, freed with L */
+
+#if UVA_STATS
+  /* counters read by uva_loop_stats (stats.c), since L was made */
+  struct {
+    uint64_t callbacks;       /* outermost uva callbacks from libuv */
+    uint64_t drains;          /* run-queue drains */
+    uint64_t busy_ns;         /* uv_hrtime() spent in those callbacks */
+    uint64_t cb_start;        /* uv_hrtime() at the current one's start */
+    uint64_t spawned;         /* tasks spawned */
+    uint64_t futures_made;    /* futures allocated */
+    uint64_t futures_alive;   /* futures allocated and not freed */
+    uint64_t futures_pending; /* of those, not settled */
+    uint64_t channels;        /* channels made and not freed */
+    uva_chan_t *chans;        /* those channels (chan.c links them) */
+  } st;
+#endif
 };
 
 /* The state of loop, made on first use.  NULL without memory. */
 uva__loop_t *uva__loop_get(uv_loop_t *loop);
+/* The state of loop if uva has one now, else NULL (never makes one). */
+uva__loop_t *uva__loop_find(uv_loop_t *loop);
 /* The loop state whose scheduler runs on this thread now, or NULL. */
 /* initial-exec: one load from the thread pointer, also in the shared
  * library (whose static TLS need is this one pointer). */
@@ -346,6 +379,9 @@ void uva__work_cancel_all(uva__loop_t *L);
  * size in KiB; once started, value.ptr is the task's stack. */
 typedef struct uva__task_s {
   uva_future_t base;
+#if UVA_STATS
+  const void *site; /* the return address of the uva_spawn call (stats.c) */
+#endif
 } uva__task_t;
 
 #define uva__task_stack(t) ((uva__stack_t *)(t)->base.value.ptr)
@@ -355,6 +391,10 @@ typedef struct uva__task_s {
 int uva__await_waiting(uva_future_t *f, uva_value_t *value);
 /* Puts a task suspended in uva_await back on the run queue. */
 void uva__task_wake(void *task);
+/* For stats.c: 1 if f is a task's join future; 1 if f is a task that has
+ * not started (on the run queue). */
+int uva__task_is(const uva_future_t *f);
+int uva__task_unstarted(const uva_future_t *f);
 /* Cancels every task of L's: those not started yet (on the run queue) and
  * the started ones (L->live_stacks).  Called outside any uva callback.
  * Returns how many tasks there are (each cancelled now or before). */
@@ -395,6 +435,14 @@ void uva__stack_thread_init(void);
 void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s));
 /* Saves the current context in from and resumes to. */
 void uva__ctx_switch(uva__ctx_t *from, uva__ctx_t *to);
+
+/* ---- channels (chan.c), for stats.c ------------------------------------ */
+
+/* Writes a line's worth about ch into buf[0..n): messages and capacity,
+ * waiters, closed.  Loop thread. */
+void uva__chan_describe(const uva_chan_t *ch, char *buf, size_t n);
+/* The next channel on L's list (UVA_STATS builds), for uva_loop_dump. */
+uva_chan_t *uva__chan_next(const uva_chan_t *ch);
 
 /* ---- time (time.c) ----------------------------------------------------- */
 
@@ -466,6 +514,8 @@ static inline uva_future_t *uva__future_alloc(uva__loop_t *L,
     memset(f, 0, sizeof(*f));
     f->L = L;
     f->ops = ops;
+    UVA__STAT((L->st.futures_made++, L->st.futures_alive++,
+               L->st.futures_pending++));
   }
   return f;
 }

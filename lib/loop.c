@@ -112,6 +112,8 @@ static uva__loop_t *loop_lookup(uv_loop_t *loop, int create) {
 
 uva__loop_t *uva__loop_get(uv_loop_t *loop) { return loop_lookup(loop, 1); }
 
+uva__loop_t *uva__loop_find(uv_loop_t *loop) { return loop_lookup(loop, 0); }
+
 static void loop_free(uva__loop_t *L) {
   uva__loop_t **pp;
   uva__slab_t *slab;
@@ -295,7 +297,12 @@ static void idle_close(uva__loop_t *L) {
 
 void uva__idle_ensure(uva__loop_t *L) { idle_ensure(L); }
 
-void uva__cb_enter(uva__loop_t *L) { L->in_cb++; }
+void uva__cb_enter(uva__loop_t *L) {
+  /* stats (issue 10): the outermost callback's start */
+  UVA__STAT(L->in_cb == 0 && !L->draining &&
+            (L->st.callbacks++, L->st.cb_start = uv_hrtime()));
+  L->in_cb++;
+}
 
 void uva__cb_leave(uva__loop_t *L) {
   if (--L->in_cb == 0 && !L->draining)
@@ -323,6 +330,11 @@ void uva__drain(uva__loop_t *L) {
   else
     idle_close(L);
   async_settle(L);
+  /* stats (issue 10): a drain ends each outermost callback */
+  UVA__STAT((L->st.drains++,
+             L->st.busy_ns += L->st.cb_start != 0
+                                  ? uv_hrtime() - L->st.cb_start : 0,
+             L->st.cb_start = 0));
   uva__loop_maybe_free(L);
 }
 

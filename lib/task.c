@@ -227,8 +227,10 @@ void uva__task_wake(void *task) {
 
 /* ---- public API --------------------------------------------------------- */
 
-uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn, void *arg,
-                           const uva_spawn_opts_t *opts) {
+/* site: uva_spawn's caller, for uva_loop_dump (stats.c, issue 10) */
+static inline uva_future_t *spawn(uv_loop_t *loop, uva_task_fn fn, void *arg,
+                                  const uva_spawn_opts_t *opts,
+                                  const void *site) {
   uva__loop_t *L = uva__loop_get(loop);
   size_t size = 0;
   uva__task_t *t;
@@ -250,14 +252,34 @@ uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn, void *arg,
   t->base.free_fn = (uva_free_cb)(uintptr_t)fn;
   t->base.value.ptr = arg;
   t->base.status = (int32_t)((size + 1023) / 1024);
+#if UVA_STATS /* issue 10 */
+  t->site = site;
+  L->st.spawned++;
+#else
+  (void)site;
+#endif
   if (uva__unlikely(L->shutdown))
     t->base.flags |= UVA__F_CANCEL; /* uva_loop_shutdown: never starts */
   uva__rq_push(L, &t->base);
   return &t->base;
 }
 
+uva_future_t *uva_spawn_ex(uv_loop_t *loop, uva_task_fn fn, void *arg,
+                           const uva_spawn_opts_t *opts) {
+  return spawn(loop, fn, arg, opts, __builtin_return_address(0));
+}
+
 uva_future_t *uva_spawn(uv_loop_t *loop, uva_task_fn fn, void *arg) {
-  return uva_spawn_ex(loop, fn, arg, NULL);
+  return spawn(loop, fn, arg, NULL, __builtin_return_address(0));
+}
+
+/* ---- for stats.c (issue 10) --------------------------------------------- */
+
+int uva__task_is(const uva_future_t *f) { return f->ops == &task_ops; }
+
+int uva__task_unstarted(const uva_future_t *f) {
+  return f->ops == &task_ops && !(f->flags & (F_STARTED | UVA__F_DEAD)) &&
+         f->state == UVA__PENDING;
 }
 
 static uva__task_t *current_task(void) {

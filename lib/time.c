@@ -17,6 +17,8 @@
  * iteration, for ever). */
 #include "internal.h"
 
+#include <stdio.h>
+
 #define NS_PER_MS 1000000u
 
 #define F_NOW (UVA__F_KIND0 << 0) /* zero duration: no timer, the run queue */
@@ -85,7 +87,22 @@ static void sleep_release(uva_future_t *f) {
   uva__future_release_held(f, sizeof(uva__sleep_t));
 }
 
+/* For uva_loop_dump (stats.c, issue 10): the time left. */
+static void sleep_describe(const uva_future_t *f, char *buf, size_t n) {
+  const uva__sleep_t *s = (const uva__sleep_t *)f;
+  uint64_t now = uv_hrtime();
+
+  if (f->flags & F_NOW)
+    snprintf(buf, n, "0 ms, on the run queue");
+  else
+    snprintf(buf, n, "%llu ms left",
+             (unsigned long long)(s->deadline > now
+                                      ? (s->deadline - now) / NS_PER_MS
+                                      : 0));
+}
+
 static const uva__ops_t sleep_ops = {
+    .describe = sleep_describe,
     .name = "sleep",
     .cancel = sleep_cancel,
     .run = sleep_run,
@@ -227,7 +244,20 @@ static void timeout_release(uva_future_t *f) {
   uva__future_release_held(f, sizeof(uva__timeout_t));
 }
 
+/* For uva_loop_dump: the time left and the future it bounds. */
+static void timeout_describe(const uva_future_t *f, char *buf, size_t n) {
+  const uva__timeout_t *t = (const uva__timeout_t *)f;
+  uint64_t now = uv_hrtime();
+
+  snprintf(buf, n, "%llu ms left, over %s",
+           (unsigned long long)((f->flags & F_NOW) || t->deadline <= now
+                                    ? 0
+                                    : (t->deadline - now) / NS_PER_MS),
+           t->child != NULL ? t->child->ops->name : "nothing");
+}
+
 static const uva__ops_t timeout_ops = {
+    .describe = timeout_describe,
     .name = "timeout",
     .cancel = timeout_cancel,
     .run = timeout_run,
