@@ -20,8 +20,11 @@ static uva_future_t static_enomem = UVA__STATIC_FUTURE(UV_ENOMEM);
 /* ---- internal API ------------------------------------------------------- */
 
 void uva__future_free_mem(uva_future_t *f, size_t size) {
-  UVA__STAT((f->L->st.futures_alive--,
-             f->L->st.futures_pending -= f->state == UVA__PENDING));
+#if UVA_STATS /* issue 10 */
+  f->L->st.futures_freed++;
+  if (uva__unlikely(f->state == UVA__PENDING))
+    f->L->st.futures_unsettled_freed++; /* completed at once (ops->now) */
+#endif
   uva__obj_free(f->L, f, size);
 }
 
@@ -31,7 +34,7 @@ uva_future_t *uva__failed(uva__loop_t *L, int err) {
   if (L != NULL &&
       (f = uva__future_alloc(L, &uva__plain_ops, sizeof(*f))) != NULL) {
     f->state = UVA__SETTLED;
-    UVA__STAT(L->st.futures_pending--); /* born settled */
+    UVA__STAT(L->st.futures_settled++); /* born settled */
     f->status = err;
     return f;
   }
@@ -88,7 +91,7 @@ int uva__future_unhold(uva_future_t *f, size_t size) {
 
 void uva__settle(uva_future_t *f, int status, uva_value_t value,
                  uva_free_cb free_fn) {
-  UVA__STAT(f->L->st.futures_pending--);
+  UVA__STAT(f->L->st.futures_settled++);
   f->state = UVA__SETTLED;
   f->status = status;
   if (status == 0) {
@@ -307,7 +310,7 @@ static uva_future_t *ready(uv_loop_t *loop, uva_value_t v, uva_free_cb fn) {
     return uva__failed(L, loop == NULL ? UV_EINVAL : UV_ENOMEM);
   }
   f->state = UVA__SETTLED;
-  UVA__STAT(L->st.futures_pending--); /* born settled */
+  UVA__STAT(L->st.futures_settled++); /* born settled */
   f->value = v;
   f->free_fn = fn;
   return f;

@@ -291,10 +291,15 @@ struct uva__loop_s {
     uint64_t drains;          /* run-queue drains */
     uint64_t busy_ns;         /* uv_hrtime() spent in those callbacks */
     uint64_t cb_start;        /* uv_hrtime() at the current one's start */
+    int timing;               /* busy_ns is measured: set by the first
+                               * uva_loop_stats or uva_loop_dump */
     uint64_t spawned;         /* tasks spawned */
     uint64_t futures_made;    /* futures allocated */
-    uint64_t futures_alive;   /* futures allocated and not freed */
-    uint64_t futures_pending; /* of those, not settled */
+    uint64_t futures_settled; /* futures settled (or born settled) */
+    uint64_t futures_freed;   /* futures freed */
+    uint64_t futures_unsettled_freed; /* of those, freed unsettled (an
+                                       * operation done at once, ops->now):
+                                       * pending = made - settled - this */
     uint64_t channels;        /* channels made and not freed */
     uva_chan_t *chans;        /* those channels (chan.c links them) */
   } st;
@@ -514,8 +519,7 @@ static inline uva_future_t *uva__future_alloc(uva__loop_t *L,
     memset(f, 0, sizeof(*f));
     f->L = L;
     f->ops = ops;
-    UVA__STAT((L->st.futures_made++, L->st.futures_alive++,
-               L->st.futures_pending++));
+    UVA__STAT(L->st.futures_made++);
   }
   return f;
 }

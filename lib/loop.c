@@ -300,7 +300,8 @@ void uva__idle_ensure(uva__loop_t *L) { idle_ensure(L); }
 void uva__cb_enter(uva__loop_t *L) {
   /* stats (issue 10): the outermost callback's start */
   UVA__STAT(L->in_cb == 0 && !L->draining &&
-            (L->st.callbacks++, L->st.cb_start = uv_hrtime()));
+            (L->st.callbacks++,
+             L->st.timing && (L->st.cb_start = uv_hrtime())));
   L->in_cb++;
 }
 

@@ -135,8 +135,9 @@ static void gather(uva__loop_t *L, uva_stats_t *st) {
 #endif
 #if UVA_STATS
   st->tasks_spawned = L->st.spawned;
-  st->futures_alive = L->st.futures_alive;
-  st->futures_pending = L->st.futures_pending;
+  st->futures_alive = L->st.futures_made - L->st.futures_freed;
+  st->futures_pending = L->st.futures_made - L->st.futures_settled -
+                        L->st.futures_unsettled_freed;
   st->futures_made = L->st.futures_made;
   st->channels = L->st.channels;
   st->callbacks = L->st.callbacks;
@@ -161,6 +162,9 @@ static int find(uv_loop_t *loop, uva__loop_t **out) {
     return UV_ENOENT;
   if (!uva__on_loop_thread(L))
     return UV_EINVAL;
+#if UVA_STATS
+  L->st.timing = 1; /* somebody asks: time the callbacks from now on */
+#endif
   *out = L;
   return 0;
 }

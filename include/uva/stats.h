@@ -10,8 +10,11 @@
  *    and pending, channels, tasks spawned, callbacks, drains, time spent in
  *    uva) and the spawn site of each task exist only when the library is
  *    built with the CMake option UVA_STATS (default ON: they cost a few
- *    instructions per future and two uv_hrtime() calls per libuv callback
- *    into uva, measured in tests/bench/RESULTS.md, "Issue 10 — stats").
+ *    instructions per future and per libuv callback into uva, measured in
+ *    tests/bench/RESULTS.md, "Issue 10 — stats").  The time spent in uva
+ *    takes two clock reads per callback: it is measured only once the
+ *    program has asked (its first uva_loop_stats or uva_loop_dump call on
+ *    the loop), so a program that never asks reads no clock.
  *    Built without it, those fields read UVA_STATS_NOT_COUNTED and the dump
  *    says "not counted".
  *  - The struct grows: the caller says how large its uva_stats_t is (size),
@@ -87,7 +90,11 @@ typedef struct uva_stats {
   uint64_t drains;            /**< counted: runs of uva's run queue */
   uint64_t busy_ns;           /**< counted: nanoseconds spent in those
                                    callbacks (the tasks' own code
-                                   included: Tokio's busy duration) */
+                                   included: Tokio's busy duration), from
+                                   the loop's first uva_loop_stats or
+                                   uva_loop_dump call on (0 before: a
+                                   program that never asks reads no
+                                   clock) */
 } uva_stats_t;
 
 /** Fills out with what uva has on loop now.  The caller sets out->size to
