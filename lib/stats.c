@@ -11,9 +11,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) && !defined(UVA_CONTEXT_UCONTEXT)
+#if (defined(__x86_64__) || defined(__aarch64__)) &&                          \
+    !defined(UVA_CONTEXT_UCONTEXT)
 #include <unwind.h>
 #define UVA__BACKTRACE 1
+/* what uva__ctx_switch pushes below a suspended task's stack pointer */
+#if defined(__x86_64__)
+#define UVA__SAVED 56
+#else
+#define UVA__SAVED 160
+#endif
 void uva__stats_unwind(void *saved_sp, void (*fn)(void *), void *arg);
 extern const char uva__stats_unwind_ret[];
 #else
@@ -292,7 +299,7 @@ static void put_backtrace(FILE *out, const uva__stack_t *s) {
   memset(&bt, 0, sizeof(bt));
   bt.lo = s->ctx.sp;
   bt.hi = s->hi;
-  if (bt.lo < s->lo || bt.lo + 56 > bt.hi) {
+  if (bt.lo < s->lo || bt.lo + UVA__SAVED > bt.hi) {
     fprintf(out, "  backtrace: saved stack pointer outside the stack\n");
     return;
   }

@@ -8,7 +8,8 @@
 
 #include <stdio.h>
 
-#if !defined(__x86_64__) || defined(UVA_CONTEXT_UCONTEXT)
+#if !(defined(__x86_64__) || defined(__aarch64__)) ||                         \
+    defined(UVA_CONTEXT_UCONTEXT)
 #define NO_BACKTRACE 1 /* the dump says "not available on this platform" */
 #endif
 

@@ -31,9 +31,10 @@
  *    information, as gdb and C++ exceptions use; it needs no frame pointers)
  *    starting from the registers the context switch saved on the task's
  *    stack.  Every frame is checked to lie within the task's stack; the walk
- *    stops at the first that does not.  Available on x86-64 with uva's own
- *    context switch (the default there); elsewhere (AArch64, the ucontext
- *    build) the dump prints "backtrace: not available on this platform". */
+ *    stops at the first that does not.  Available on x86-64 and AArch64
+ *    with uva's own context switch (the default there); elsewhere (the
+ *    ucontext build) the dump prints "backtrace: not available on this
+ *    platform". */
 #ifndef UVA_STATS_H
 #define UVA_STATS_H
 
