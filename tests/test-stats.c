@@ -353,6 +353,48 @@ START_TEST(test_awaits_task) {
 }
 END_TEST
 
+/* Time in uva is measured only once somebody asked; the callbacks are
+ * counted from the start. */
+static int stats_timeout_body(void *arg, uva_result_t *result) {
+  int v;
+  (void)result;
+  return uva_await(uva_timeout(uva_chan_recv(arg, &v), 600000), NULL);
+}
+
+START_TEST(test_timing_when_asked) {
+  uva_chan_t *ch;
+  uva_future_t *f;
+  uva_stats_t st;
+  int one = 1;
+  char *d;
+  LOOP_INIT(loop);
+
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  f = uva_spawn(loop, stats_timeout_body, ch);
+  uv_run(loop, UV_RUN_NOWAIT); /* callbacks run: the task waits */
+  st = get(loop, 0);
+  if (st.counters) {
+    ck_assert_uint_ge(st.callbacks, 1);
+    ck_assert_uint_eq(st.busy_ns, 0); /* nobody had asked */
+  }
+  ck_assert_uint_eq(st.tasks_suspended, 1);
+  d = dump(loop);
+  ck_assert_ptr_nonnull(strstr(d, "  awaits: timeout ("));
+  ck_assert_ptr_nonnull(strstr(d, " ms left, over chan_recv)\n"));
+  free(d);
+  ck_assert_int_eq(uva_chan_try_send(ch, &one), 0);
+  while (uva_future_status(f) == UVA_PENDING)
+    uv_run(loop, UV_RUN_ONCE);
+  ck_assert_int_eq(uva_future_status(f), 0);
+  st = get(loop, 0);
+  if (st.counters)
+    ck_assert_uint_gt(st.busy_ns, 0); /* asked: timed since */
+  uva_future_free(f);
+  uva_chan_free(ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* The calls allocate nothing of uva's: they work with an allocator that
  * always fails. */
 static void *fail_malloc(size_t n) { (void)n; return NULL; }
@@ -428,6 +470,7 @@ static Suite *stats_suite(void) {
   tcase_add_test(tc, test_counts_follow_tasks);
   tcase_add_test(tc, test_inside_task);
   tcase_add_test(tc, test_awaits_task);
+  tcase_add_test(tc, test_timing_when_asked);
   tcase_add_test(tc, test_no_allocation);
   tcase_add_test(tc, test_other_thread);
   suite_add_tcase(s, tc);

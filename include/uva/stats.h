@@ -30,8 +30,13 @@
  *  - The backtrace is taken with the platform's unwinder (DWARF call frame
  *    information, as gdb and C++ exceptions use; it needs no frame pointers)
  *    starting from the registers the context switch saved on the task's
- *    stack.  Every frame is checked to lie within the task's stack; the walk
- *    stops at the first that does not.  Available on x86-64 and AArch64
+ *    stack.  The saved stack pointer and every frame are checked to lie
+ *    within the task's stack; the walk stops at the first frame that does
+ *    not, at a return address outside any code (no unwind information),
+ *    or after 32 frames.  A stack the program itself has overwritten (a
+ *    saved frame pointer replaced by garbage, in code built with frame
+ *    pointers) can still mislead the unwinder before a check sees it: the
+ *    dump trusts the stacks of tasks that are alive.  Available on x86-64 and AArch64
  *    with uva's own context switch (the default there); elsewhere (the
  *    ucontext build) the dump prints "backtrace: not available on this
  *    platform". */
