@@ -442,6 +442,8 @@ static void other_thread(void *arg) {
     fclose(f);
 }
 
+static void chan_len_thread(void *arg) { (void)uva_chan_len(arg); }
+
 /* From a thread other than the loop's: UV_EINVAL, nothing read. */
 START_TEST(test_other_thread) {
   other_t o;
@@ -456,6 +458,17 @@ START_TEST(test_other_thread) {
   ck_assert_int_eq(uv_thread_join(&th), 0);
   ck_assert_int_eq(o.stats, UV_EINVAL);
   ck_assert_int_eq(o.dump, UV_EINVAL);
+  {
+    /* a channel another thread has used is described under its lock */
+    uva_stats_t st = get(loop, 0);
+    char *d;
+    ck_assert_int_eq(uv_thread_create(&th, chan_len_thread, ch), 0);
+    ck_assert_int_eq(uv_thread_join(&th), 0);
+    d = dump(loop);
+    if (st.counters)
+      ck_assert_ptr_nonnull(strstr(d, ", used by other threads\n"));
+    free(d);
+  }
   uva_chan_free(ch);
   LOOP_CLOSE_NOW(loop);
 }
