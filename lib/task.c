@@ -228,9 +228,9 @@ void uva__task_wake(void *task) {
 /* ---- public API --------------------------------------------------------- */
 
 /* site: uva_spawn's caller, for uva_loop_dump (stats.c, issue 10) */
-static inline __attribute__((always_inline)) uva_future_t *spawn(uv_loop_t *loop, uva_task_fn fn, void *arg,
-                                  const uva_spawn_opts_t *opts,
-                                  const void *site) {
+static inline __attribute__((always_inline)) uva_future_t *
+spawn(uv_loop_t *loop, uva_task_fn fn, void *arg, const uva_spawn_opts_t *opts,
+      const void *site) {
   uva__loop_t *L = uva__loop_get(loop);
   size_t size = 0;
   uva__task_t *t;

@@ -36,10 +36,9 @@
  *    or after 32 frames.  A stack the program itself has overwritten (a
  *    saved frame pointer replaced by garbage, in code built with frame
  *    pointers) can still mislead the unwinder before a check sees it: the
- *    dump trusts the stacks of tasks that are alive.  Available on x86-64 and AArch64
- *    with uva's own context switch (the default there); elsewhere (the
- *    ucontext build) the dump prints "backtrace: not available on this
- *    platform". */
+ *    dump trusts the stacks of tasks that are alive.  Available on x86-64
+ *    and AArch64 with uva's own context switch (the default there); the
+ *    ucontext build prints "backtrace: not available on this platform". */
 #ifndef UVA_STATS_H
 #define UVA_STATS_H
 
