@@ -9,6 +9,8 @@
  * combinator cancels and lets go of its children, and settles at once. */
 #include "internal.h"
 
+#include <stdio.h>
+
 typedef struct {
   uva_future_t base;
   size_t n;
@@ -207,7 +209,28 @@ static void join_cancel(uva_future_t *f) {
   uva__settle_err(f, UV_ECANCELED);
 }
 
+/* For uva_loop_dump (stats.c, issue 10): the children still pending. */
+static void comb_describe(const uva_future_t *f, char *buf, size_t n) {
+  const uva__comb_t *c = (const uva__comb_t *)f;
+  size_t i, pending = 0, used;
+  const char *sep = ": ";
+
+  for (i = 0; i < c->n; i++)
+    pending += c->children[i] != NULL &&
+               c->children[i]->state == UVA__PENDING;
+  used = (size_t)snprintf(buf, n, "of %zu, %zu pending", c->n, pending);
+  for (i = 0; i < c->n && used < n; i++) {
+    const uva_future_t *child = c->children[i];
+    if (child != NULL && child->state == UVA__PENDING) {
+      used += (size_t)snprintf(buf + used, n - used, "%s%s", sep,
+                               child->ops->name);
+      sep = ", ";
+    }
+  }
+}
+
 static const uva__ops_t join_ops = {
+    .describe = comb_describe,
     .name = "join",
     .cancel = join_cancel,
     .child = join_child,
@@ -305,6 +328,7 @@ static void select_cancel(uva_future_t *f) {
 }
 
 static const uva__ops_t select_ops = {
+    .describe = comb_describe,
     .name = "select",
     .cancel = select_cancel,
     .child = select_child,

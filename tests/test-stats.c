@@ -395,6 +395,47 @@ START_TEST(test_timing_when_asked) {
 }
 END_TEST
 
+typedef struct {
+  uv_loop_t *loop;
+  uva_chan_t *ch;
+  int v;
+  uva_result_t winner;
+} sel_t;
+
+static int stats_select_body(void *arg, uva_result_t *result) {
+  sel_t *p = arg;
+  uva_future_t *fs[2];
+  (void)result;
+  fs[0] = uva_sleep(p->loop, 600000);
+  fs[1] = uva_chan_recv(p->ch, &p->v);
+  return uva_await(uva_select(p->loop, fs, 2, &p->winner), NULL);
+}
+
+/* A select says which of its children are pending. */
+START_TEST(test_awaits_select) {
+  uva_future_t *f;
+  sel_t p;
+  int one = 1;
+  char *d;
+  LOOP_INIT(loop);
+
+  memset(&p, 0, sizeof(p));
+  p.loop = loop;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &p.ch), 0);
+  f = uva_spawn(loop, stats_select_body, &p);
+  uv_run(loop, UV_RUN_NOWAIT);
+  d = dump(loop);
+  ck_assert_ptr_nonnull(
+      strstr(d, "  awaits: select (of 2, 2 pending: sleep, chan_recv)\n"));
+  free(d);
+  ck_assert_int_eq(uva_chan_try_send(p.ch, &one), 0);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), 0);
+  ck_assert_int_eq(p.v, 1);
+  uva_chan_free(p.ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* The calls allocate nothing of uva's: they work with an allocator that
  * always fails. */
 static void *fail_malloc(size_t n) { (void)n; return NULL; }
@@ -483,6 +524,7 @@ static Suite *stats_suite(void) {
   tcase_add_test(tc, test_counts_follow_tasks);
   tcase_add_test(tc, test_inside_task);
   tcase_add_test(tc, test_awaits_task);
+  tcase_add_test(tc, test_awaits_select);
   tcase_add_test(tc, test_timing_when_asked);
   tcase_add_test(tc, test_no_allocation);
   tcase_add_test(tc, test_other_thread);

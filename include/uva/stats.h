@@ -124,8 +124,8 @@ UVA_EXTERN int uva_loop_stats(uv_loop_t *loop, uva_stats_t *out);
  *  not started, suspended), its body function and where it was spawned
  *  (counted builds only; each as symbol+offset and file where dladdr can
  *  tell, else file+offset), what it awaits (the kind of future, as
- *  "sleep", "chan_recv" or "task", and detail such as "12 ms left" or the
- *  channel's fill) or "yield", and for a suspended or ready task that has
+ *  "sleep", "chan_recv" or "task", and detail such as "12 ms left", the
+ *  channel's fill or a join's pending children) or "yield", and for a suspended or ready task that has
  *  started, a backtrace of its stack (see the top of this header); then the
  *  futures the tasks await, counted by kind, and the run queue by kind; then
  *  one line per channel (counted builds): its fill, capacity, element size,
