@@ -384,9 +384,6 @@ void uva__work_cancel_all(uva__loop_t *L);
  * size in KiB; once started, value.ptr is the task's stack. */
 typedef struct uva__task_s {
   uva_future_t base;
-#if UVA_STATS
-  const void *site; /* the return address of the uva_spawn call (stats.c) */
-#endif
 } uva__task_t;
 
 #define uva__task_stack(t) ((uva__stack_t *)(t)->base.value.ptr)
@@ -397,9 +394,11 @@ int uva__await_waiting(uva_future_t *f, uva_value_t *value);
 /* Puts a task suspended in uva_await back on the run queue. */
 void uva__task_wake(void *task);
 /* For stats.c: 1 if f is a task's join future; 1 if f is a task that has
- * not started (on the run queue). */
+ * not started (on the run queue); where the task f was spawned (the return
+ * address of its uva_spawn call) or NULL where that was not recorded. */
 int uva__task_is(const uva_future_t *f);
 int uva__task_unstarted(const uva_future_t *f);
+const void *uva__task_site(const uva_future_t *f);
 /* Cancels every task of L's: those not started yet (on the run queue) and
  * the started ones (L->live_stacks).  Called outside any uva callback.
  * Returns how many tasks there are (each cancelled now or before). */
@@ -425,6 +424,9 @@ struct uva__stack_s {
   uva_future_t *awaiting; /* what the task is suspended on */
   uva__stack_t *live_prev; /* L->live_stacks, while in use */
   uva__stack_t *live_next;
+#if UVA_STATS
+  const void *site; /* where the task was spawned, or NULL (stats.c) */
+#endif
 };
 
 uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size);

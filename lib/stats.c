@@ -334,9 +334,14 @@ static void put_task(FILE *out, uva__loop_t *L, uva__task_t *t) {
   put_code(out, (const void *)(uintptr_t)task_fn(t), 0);
   fputc('\n', out);
 #if UVA_STATS
-  fprintf(out, "  spawned at: ");
-  put_code(out, t->site, 1);
-  fputc('\n', out);
+  if (uva__task_site(&t->base) != NULL) {
+    fprintf(out, "  spawned at: ");
+    put_code(out, uva__task_site(&t->base), 1);
+    fputc('\n', out);
+  } else {
+    fprintf(out, "  spawned at: not recorded (a stack size of its own, or "
+                 "the spawner too far from fn)\n");
+  }
 #else
   fprintf(out, "  spawned at: not counted (built without UVA_STATS)\n");
 #endif

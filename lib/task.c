@@ -12,6 +12,15 @@
 
 #define F_STARTED (UVA__F_KIND0 << 0)
 #define F_CANCEL_SEEN (UVA__F_KIND0 << 1)
+/* Not started, UVA_STATS builds (issue 10): status holds where the task was
+ * spawned, as an offset from fn, instead of a stack size (a default stack).
+ * The task object stays 64 bytes. */
+#define F_SITE (UVA__F_KIND0 << 2)
+#if UVA_STATS
+#define stack_kib(f) (((f)->flags & F_SITE) ? 0 : (size_t)(f)->status)
+#else
+#define stack_kib(f) ((size_t)(f)->status)
+#endif
 
 static void task_cancel(uva_future_t *f);
 static void task_run(uva_future_t *f);
@@ -76,6 +85,11 @@ static void task_bind(uva__task_t *t, uva__stack_t *s) {
 
   s->task = t;
   s->fn = (uva_task_fn)(uintptr_t)f->free_fn;
+#if UVA_STATS
+  s->site = (f->flags & F_SITE) ? (const char *)(uintptr_t)s->fn + f->status
+                                : NULL;
+  f->flags &= ~F_SITE;
+#endif
   s->arg = f->value.ptr;
   s->awaiting = NULL;
   f->value.ptr = s;
@@ -93,7 +107,7 @@ static uva__task_t *task_next_fresh(uva__loop_t *L, uva__stack_t *s) {
 
   if (f == NULL || f->ops != &task_ops || L->budget <= 0 ||
       (f->flags & (F_STARTED | UVA__F_DEAD | UVA__F_CANCEL)) ||
-      f->state != UVA__PENDING || f->status != 0 || !s->is_default)
+      f->state != UVA__PENDING || stack_kib(f) != 0 || !s->is_default)
     return NULL;
   L->budget--;
   uva__rq_pop(L);
@@ -154,7 +168,7 @@ static int task_start(uva__loop_t *L, uva__task_t *t) {
     uva__settle_err(f, UV_ECANCELED);
     return UV_ECANCELED;
   }
-  s = uva__stack_get(L, (size_t)f->status * 1024);
+  s = uva__stack_get(L, stack_kib(f) * 1024);
   if (s == NULL) {
     uva__settle_err(f, UV_ENOMEM);
     return UV_ENOMEM;
@@ -252,8 +266,14 @@ spawn(uv_loop_t *loop, uva_task_fn fn, void *arg, const uva_spawn_opts_t *opts,
   t->base.free_fn = (uva_free_cb)(uintptr_t)fn;
   t->base.value.ptr = arg;
   t->base.status = (int32_t)((size + 1023) / 1024);
-#if UVA_STATS /* issue 10 */
-  t->site = site;
+#if UVA_STATS /* issue 10: the spawn site, as an offset from fn */
+  {
+    intptr_t d = (const char *)site - (const char *)(uintptr_t)fn;
+    if (size == 0 && d != 0 && d >= INT32_MIN && d <= INT32_MAX) {
+      t->base.status = (int32_t)d;
+      t->base.flags |= F_SITE;
+    }
+  }
   L->st.spawned++;
 #else
   (void)site;
@@ -280,6 +300,20 @@ int uva__task_is(const uva_future_t *f) { return f->ops == &task_ops; }
 int uva__task_unstarted(const uva_future_t *f) {
   return f->ops == &task_ops && !(f->flags & (F_STARTED | UVA__F_DEAD)) &&
          f->state == UVA__PENDING;
+}
+
+const void *uva__task_site(const uva_future_t *f) {
+#if UVA_STATS
+  if (f->state != UVA__PENDING)
+    return NULL; /* returned: its fields hold the result */
+  if (f->flags & F_STARTED)
+    return uva__task_stack((const uva__task_t *)f)->site;
+  if (f->flags & F_SITE)
+    return (const char *)(uintptr_t)f->free_fn + f->status;
+#else
+  (void)f;
+#endif
+  return NULL;
 }
 
 static uva__task_t *current_task(void) {

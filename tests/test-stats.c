@@ -411,6 +411,35 @@ static int stats_select_body(void *arg, uva_result_t *result) {
   return uva_await(uva_select(p->loop, fs, 2, &p->winner), NULL);
 }
 
+/* A task with a stack size of its own keeps it; its spawn site is not
+ * recorded (the field that would hold it holds the size). */
+START_TEST(test_own_stack_size) {
+  uva_spawn_opts_t opts = {64 * 1024};
+  uva_chan_t *ch;
+  uva_future_t *f;
+  uva_stats_t st;
+  int one = 1;
+  char *d;
+  LOOP_INIT(loop);
+
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  f = uva_spawn_ex(loop, stats_recv_body, ch, &opts);
+  uv_run(loop, UV_RUN_NOWAIT);
+  st = get(loop, 0);
+  ck_assert_uint_eq(st.tasks_suspended, 1);
+  ck_assert_uint_eq(st.stack_bytes, 64 * 1024);
+  d = dump(loop);
+  if (st.counters)
+    ck_assert_ptr_nonnull(strstr(d, "  spawned at: not recorded ("));
+  ck_assert_ptr_nonnull(strstr(d, "fn: stats_recv_body+0x0"));
+  free(d);
+  ck_assert_int_eq(uva_chan_try_send(ch, &one), 0);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), 0);
+  uva_chan_free(ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* A select says which of its children are pending. */
 START_TEST(test_awaits_select) {
   uva_future_t *f;
@@ -524,6 +553,7 @@ static Suite *stats_suite(void) {
   tcase_add_test(tc, test_counts_follow_tasks);
   tcase_add_test(tc, test_inside_task);
   tcase_add_test(tc, test_awaits_task);
+  tcase_add_test(tc, test_own_stack_size);
   tcase_add_test(tc, test_awaits_select);
   tcase_add_test(tc, test_timing_when_asked);
   tcase_add_test(tc, test_no_allocation);
