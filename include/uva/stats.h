@@ -121,11 +121,14 @@ UVA_EXTERN int uva_loop_stats(uv_loop_t *loop, uva_stats_t *out);
 /** Writes to out a report of what runs on loop, as tokio-console shows it:
  *  a summary line (the figures of uva_loop_stats); then one block per task,
  *  with its join future's address as its id, its state (running, ready,
- *  not started, suspended), its body function and where it was spawned
- *  (counted builds only; each as symbol+offset and file where dladdr can
- *  tell, else file+offset), what it awaits (the kind of future, as
- *  "sleep", "chan_recv" or "task", and detail such as "12 ms left", the
- *  channel's fill or a join's pending children) or "yield", and for a suspended or ready task that has
+ *  not started, suspended; "cancelled" when its join future was), its
+ *  body function and where it was spawned (each as symbol+offset and file
+ *  where dladdr can tell, else file+offset; the spawn site in counted
+ *  builds only, and not for a task spawned with a stack size of its own,
+ *  whose task object keeps the size where the site would be), what it
+ *  awaits (the kind of future, as "sleep", "chan_recv" or "task", and
+ *  detail such as "12 ms left", the channel's fill or a join's pending
+ *  children) or "yield", and for a suspended or ready task that has
  *  started, a backtrace of its stack (see the top of this header); then the
  *  futures the tasks await, counted by kind, and the run queue by kind; then
  *  one line per channel (counted builds): its fill, capacity, element size,
