@@ -381,7 +381,9 @@ void uva__work_cancel_all(uva__loop_t *L);
 /* A task is its own join future, 64 bytes in all.  While the join future is
  * pending its value fields are unused, so the task keeps its own data there:
  * before the first run value.ptr is arg, free_fn is fn and status the stack
- * size in KiB; once started, value.ptr is the task's stack. */
+ * size in KiB (or, in UVA_STATS builds with a default stack, the spawn site
+ * as an offset from fn: task.c, F_SITE); once started, value.ptr is the
+ * task's stack. */
 typedef struct uva__task_s {
   uva_future_t base;
 } uva__task_t;
