@@ -440,6 +440,12 @@ void uva__stack_check(const uva__stack_t *s);
  * guard-page hit is reported. */
 void uva__stack_thread_init(void);
 
+/* The return addresses of the frames of the suspended s, innermost first,
+ * into ip[0..max) (stats-unwind.c, for uva_loop_dump): returns how many,
+ * with *cut 1 when the walk stopped at a frame off the stack or at max;
+ * UV_EINVAL if s's saved stack pointer is not on it; UV_ENOTSUP where the
+ * build cannot unwind (the ucontext switch, other architectures). */
+int uva__backtrace(const uva__stack_t *s, const void **ip, int max, int *cut);
 /* Prepares ctx to run entry(s) on s's stack at the first switch. */
 void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s));
 /* Saves the current context in from and resumes to. */

@@ -11,22 +11,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#if (defined(__x86_64__) || defined(__aarch64__)) &&                          \
-    !defined(UVA_CONTEXT_UCONTEXT)
-#include <unwind.h>
-#define UVA__BACKTRACE 1
-/* what uva__ctx_switch pushes below a suspended task's stack pointer */
-#if defined(__x86_64__)
-#define UVA__SAVED 56
-#else
-#define UVA__SAVED 160
-#endif
-void uva__stats_unwind(void *saved_sp, void (*fn)(void *), void *arg);
-extern const char uva__stats_unwind_ret[];
-#else
-#define UVA__BACKTRACE 0
-#endif
-
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define UVA__NO_ASAN __attribute__((no_sanitize_address))
@@ -258,67 +242,28 @@ static void put_future(FILE *out, const uva_future_t *f) {
             f->status == 0 ? "0" : uv_err_name(f->status));
 }
 
-#if UVA__BACKTRACE
-typedef struct {
-  const char *lo, *hi; /* the task's stack: [saved sp, top) */
-  const void *ip[BT_MAX];
-  int n, in_task, cut;
-} bt_t;
-
-static _Unwind_Reason_Code bt_frame(struct _Unwind_Context *ctx, void *arg) {
-  bt_t *bt = arg;
-  const char *ip = (const char *)_Unwind_GetIP(ctx);
-  const char *cfa = (const char *)_Unwind_GetCFA(ctx);
-
-  if (!bt->in_task) {
-    /* fn's frame, then the stub's: the task's frames come next */
-    if (ip == uva__stats_unwind_ret)
-      bt->in_task = 1;
-    return _URC_NO_REASON;
-  }
-  if (ip == NULL)
-    return _URC_END_OF_STACK;
-  if (cfa < bt->lo || cfa > bt->hi) {
-    bt->cut = 1; /* not on the task's stack: a corrupt chain */
-    return _URC_END_OF_STACK;
-  }
-  if (bt->n == BT_MAX) {
-    bt->cut = 1;
-    return _URC_END_OF_STACK;
-  }
-  bt->ip[bt->n++] = ip;
-  return _URC_NO_REASON;
-}
-
-static void bt_collect(void *arg) { _Unwind_Backtrace(bt_frame, arg); }
-
 static void put_backtrace(FILE *out, const uva__stack_t *s) {
-  bt_t bt;
-  int i;
+  const void *ip[BT_MAX];
+  int i, n, cut;
 
-  memset(&bt, 0, sizeof(bt));
-  bt.lo = s->ctx.sp;
-  bt.hi = s->hi;
-  if (bt.lo < s->lo || bt.lo + UVA__SAVED > bt.hi) {
+  n = uva__backtrace(s, ip, BT_MAX, &cut);
+  if (n == UV_ENOTSUP) {
+    fprintf(out, "  backtrace: not available on this platform\n");
+    return;
+  }
+  if (n < 0) {
     fprintf(out, "  backtrace: saved stack pointer outside the stack\n");
     return;
   }
-  uva__stats_unwind(s->ctx.sp, bt_collect, &bt);
   fprintf(out, "  backtrace:\n");
-  for (i = 0; i < bt.n; i++) {
-    fprintf(out, "    #%d %p ", i, bt.ip[i]);
-    put_code(out, bt.ip[i], 1);
+  for (i = 0; i < n; i++) {
+    fprintf(out, "    #%d %p ", i, ip[i]);
+    put_code(out, ip[i], 1);
     fputc('\n', out);
   }
-  if (bt.cut)
+  if (cut)
     fprintf(out, "    (stopped: frame outside the stack or too deep)\n");
 }
-#else
-static void put_backtrace(FILE *out, const uva__stack_t *s) {
-  (void)s;
-  fprintf(out, "  backtrace: not available on this platform\n");
-}
-#endif
 
 static const char *const state_names[] = {"running", "ready", "not started",
                                           "suspended"};

@@ -2,49 +2,10 @@
  * must find their callee-saved integer and floating-point registers, their
  * locals and their stack intact.  Plain C with no Check, so that it also runs
  * cross-compiled under qemu (tests/run --aarch64). */
-#include "internal.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define REGISTER_STACK(lo, hi) VALGRIND_STACK_REGISTER(lo, hi)
-#endif
-#endif
-#ifndef REGISTER_STACK
-#define REGISTER_STACK(lo, hi) ((void)(lo), (void)(hi))
-#endif
+#include "switch-util.h"
 
 static uva__ctx_t main_ctx;
 static uva__stack_t *co[2];
-static int failures;
-
-#define CHECK(c)                                                               \
-  do {                                                                         \
-    if (!(c)) {                                                                \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-      failures++;                                                              \
-    }                                                                          \
-  } while (0)
-
-static uva__stack_t *make_stack(size_t size) {
-  char *map = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  uva__stack_t *s;
-  if (map == MAP_FAILED)
-    abort();
-  s = (uva__stack_t *)(map + size - ((sizeof(*s) + 63) & ~(size_t)63));
-  memset(s, 0, sizeof(*s));
-  s->map = map;
-  s->map_size = size;
-  s->lo = map;
-  s->hi = (char *)s;
-  REGISTER_STACK(s->lo, s->hi);
-  return s;
-}
 
 /* Work that keeps values live in callee-saved registers across switches. */
 static double spin(uva__stack_t *self, uva__ctx_t *to, int rounds, int seed) {
