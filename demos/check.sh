@@ -245,6 +245,17 @@ Task 1 completed, Task 2 completed
 END
   ;;
 
+top)
+  run
+  expect 0 <<'END'
+tasks: 3 alive, 1 running, 2 suspended
+awaited by tasks: sleep 1, chan_recv 1
+consumer got 3 messages
+tasks: 1 alive, 1 running, 0 suspended
+END
+  grep -q "^  awaits: sleep (" "$tmp/err" || fail "no sleep in the dump"
+  ;;
+
 channel)
   run
   expect 0 <<'END'
