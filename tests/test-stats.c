@@ -161,8 +161,17 @@ START_TEST(test_counts_follow_tasks) {
   ck_assert_uint_gt(st.slab_bytes, 0);
   ck_assert_uint_le(st.slab_free, st.slab_bytes);
   if (st.counters) {
+    uva_chan_t *ch2;
     ck_assert_uint_eq(st.channels, 1);
     ck_assert_uint_eq(st.tasks_spawned, 0);
+    /* channels made and freed */
+    ck_assert_int_eq(uva_chan_new(loop, 1, 1, &ch2), 0);
+    ck_assert_uint_eq(get(loop, 0).channels, 2);
+    d = dump(loop);
+    ck_assert_int_eq(count_of(d, "\nchannel "), 2);
+    free(d);
+    uva_chan_free(ch2);
+    ck_assert_uint_eq(get(loop, 0).channels, 1);
   } else {
     ck_assert_uint_eq(st.channels, UVA_STATS_NOT_COUNTED);
     ck_assert_uint_eq(st.futures_pending, UVA_STATS_NOT_COUNTED);
