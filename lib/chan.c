@@ -16,8 +16,8 @@
  * operation as busy and then looks at the mode with only a compiler barrier;
  * the thread sets the mode, runs a process-wide barrier (membarrier), then
  * waits for the loop to leave a busy operation (asymmetric Dekker: the loop
- * pays no fence per message).  Where membarrier is missing the loop uses a
- * full fence instead.
+ * pays no fence per message).  Where membarrier is missing, channels are
+ * made in locked mode.
  *
  * Futures are never settled while the channel is busy or locked: operations
  * collect them and settle them after leaving, since settling may run code
@@ -162,10 +162,9 @@ static inline int lenter(uva_chan_t *ch) {
 #ifdef UVA__TSAN
   atomic_exchange_explicit(&ch->busy, 1, memory_order_seq_cst);
 #else
-  if (uva__unlikely(atomic_load_explicit(&mb_fallback, memory_order_relaxed)))
-    atomic_exchange_explicit(&ch->busy, 1, memory_order_seq_cst);
-  else
-    atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
+  /* Without membarrier, channels are made in locked mode (uva_chan_new_ex),
+   * so a lock-free operation always has the thread side's barrier. */
+  atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
   atomic_signal_fence(memory_order_seq_cst);
 #endif
   if (uva__likely(!atomic_load_explicit(&ch->threaded, memory_order_seq_cst)))
@@ -401,6 +400,15 @@ static int update_waits_slow(uva_chan_t *ch, int want) {
   return 0;
 }
 
+/* A waiter was added and the channel holds no remote wait yet: takes
+ * one. */
+static inline int waits_hold(uva_chan_t *ch) {
+  int err = uva__remote_wait_begin(ch->L);
+  if (err == 0)
+    ch->strong = 1;
+  return err;
+}
+
 static inline int update_waits(uva_chan_t *ch) {
   int want = ch->recv_head != NULL || ch->send_head != NULL;
   if (uva__likely(want == ch->strong))
@@ -485,11 +493,13 @@ static void pump(uva_chan_t *ch) {
   }
 }
 
-/* Whether pump has anything to do: waiters to serve, a remote wait to let
- * go of, threads to tell (read before leaving). */
-static inline int pump_needed(const uva_chan_t *ch, int locked) {
-  return locked || ch->send_head != NULL || ch->recv_head != NULL ||
-         ch->strong;
+/* Before leaving: tells blocked threads what changed (locked mode, so
+ * that an operation takes the lock once), and returns whether pump has
+ * anything to do: waiters to serve, a remote wait to let go of. */
+static inline int pump_needed(uva_chan_t *ch, int locked) {
+  if (locked)
+    signal_threads(ch, 1);
+  return ch->send_head != NULL || ch->recv_head != NULL || ch->strong;
 }
 
 /* Ends a loop-side operation: leaves, settles the operation's own future
@@ -940,7 +950,12 @@ int uva_chan_new_ex(uv_loop_t *loop, size_t elem_size, size_t capacity,
     goto fail;
   }
   atomic_init(&ch->busy, 0);
-  atomic_init(&ch->threaded, 0);
+#ifdef UVA__TSAN
+  atomic_init(&ch->threaded, 0); /* both sides use seq_cst operations */
+#else
+  /* no membarrier: locked mode from the start (see lenter) */
+  atomic_init(&ch->threaded, atomic_load(&mb_fallback) ? 1 : 0);
+#endif
   ch->remote.cb = chan_remote_cb;
   ch->refs = 1;
   *out = ch;
@@ -1031,7 +1046,7 @@ static __attribute__((noinline)) int send_park(uva_chan_t *ch, int locked,
   node.src = msg;
   list_push(&ch->send_head, &ch->send_tail, &node.base);
   ch->quiet = 0;
-  if ((err = update_waits(ch)) != 0) {
+  if (!ch->strong && (err = waits_hold(ch)) != 0) {
     list_remove(&ch->send_head, &ch->send_tail, &node.base);
     lleave(ch, locked);
     return err;
@@ -1062,7 +1077,7 @@ static __attribute__((noinline)) int recv_park(uva_chan_t *ch, int locked,
   node.out = out;
   list_push(&ch->recv_head, &ch->recv_tail, &node.base);
   ch->quiet = 0;
-  if ((err = update_waits(ch)) != 0) {
+  if (!ch->strong && (err = waits_hold(ch)) != 0) {
     list_remove(&ch->recv_head, &ch->recv_tail, &node.base);
     lleave(ch, locked);
     return err;
