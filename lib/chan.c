@@ -1024,13 +1024,17 @@ static inline int in_live_task(const uva_chan_t *ch) {
          !(L->current->base.flags & UVA__F_CANCEL);
 }
 
+/* Messages up to this size are copied onto a parked sender's stack. */
+#define PARK_COPY 64
+
 /* A task's send that send_enter could not complete (entered, locked as
- * lenter said): sends if send_step can, else the task parks on a node on its own stack, which holds a
- * pointer to msg (it stays there while the task waits), until the send is
- * served, cancelled or fails. */
+ * lenter said): sends if send_step can, else the task parks on a node on
+ * its own stack, with a copy of the message, until the send is served,
+ * cancelled or fails. */
 static __attribute__((noinline)) int send_park(uva_chan_t *ch, int locked,
                                                const void *msg) {
   uva__send_t node;
+  uint64_t copy[PARK_COPY / 8]; /* the message, as uva_chan_send copies */
   int err;
 
   if (send_step(ch, locked, msg) == 0) {
@@ -1041,9 +1045,15 @@ static __attribute__((noinline)) int send_park(uva_chan_t *ch, int locked,
     lleave(ch, locked);
     return UV_EPIPE;
   }
+  if (ch->elem > PARK_COPY) {
+    /* a large message: copied into a future, as uva_chan_send does */
+    lleave(ch, locked);
+    return uva__await_waiting(uva_chan_send(ch, msg), NULL);
+  }
+  memcpy(copy, msg, ch->elem);
   uva__node_init(&node.base, ch->L, &send_ops);
   node.ch = ch;
-  node.src = msg;
+  node.src = copy;
   list_push(&ch->send_head, &ch->send_tail, &node.base);
   ch->quiet = 0;
   if (!ch->strong && (err = waits_hold(ch)) != 0) {

@@ -892,6 +892,51 @@ START_TEST(wait_parked_served_by_threads) {
 }
 END_TEST
 
+/* A parked send has copied its message, as uva_chan_send does: changing the
+ * caller's variable while the task waits changes nothing (small messages
+ * are copied onto the task's stack, large ones into a future). */
+typedef struct {
+  uva_chan_t *ch;
+  char *msg;
+  int status;
+} big_send_t;
+
+static int w_send_shared(void *arg, uva_result_t *r) {
+  big_send_t *b = arg;
+  (void)r;
+  b->status = uva_chan_send_wait(b->ch, b->msg);
+  return 0;
+}
+
+START_TEST(wait_parked_send_copies_message) {
+  size_t sizes[] = {8, 64, 65, 4096};
+  for (int i = 0; i < 4; i++) {
+    LOOP_INIT(loop);
+    size_t n = sizes[i];
+    char *shared = malloc(n), *out = malloc(n);
+    big_send_t b = {NULL, shared, 1};
+    ck_assert_int_eq(uva_chan_new(loop, n, 1, &b.ch), 0);
+    memset(shared, 'a', n);
+    ck_assert_int_eq(uva_chan_try_send(b.ch, shared), 0); /* full */
+    memset(shared, 'b', n);
+    uva_future_t *h = uva_spawn(loop, w_send_shared, &b);
+    ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1); /* parked */
+    memset(shared, 'c', n); /* after the call: must not be what is sent */
+    ck_assert_int_eq(uva_chan_try_recv(b.ch, out), 0);
+    ck_assert_int_eq(out[0], 'a');
+    ck_assert_int_eq(uva_block_on(loop, h, NULL), 0);
+    ck_assert_int_eq(b.status, 0);
+    ck_assert_int_eq(uva_chan_try_recv(b.ch, out), 0);
+    ck_assert_int_eq(out[0], 'b');
+    ck_assert_int_eq(out[n - 1], 'b');
+    uva_chan_free(b.ch);
+    free(shared);
+    free(out);
+    LOOP_CLOSE(loop);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("chan");
   TCase *tc = tcase_create("core");
@@ -915,6 +960,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, wait_parked_cancel_takes_nothing);
   tcase_add_test(tc, wait_parked_close_and_free);
   tcase_add_test(tc, wait_parked_served_by_threads);
+  tcase_add_test(tc, wait_parked_send_copies_message);
   suite_add_tcase(s, tc);
   return s;
 }
