@@ -531,7 +531,7 @@ static int waiter_add(uva_chan_t *ch, int locked, uva_future_t **head,
 
   list_push(head, tail, f);
   ch->quiet = 0;
-  if ((err = update_waits(ch)) != 0) {
+  if (!ch->strong && (err = waits_hold(ch)) != 0) {
     list_remove(head, tail, f);
     done_add(d, f, err);
     return 0;
