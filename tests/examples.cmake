@@ -1,0 +1,107 @@
+# Run by ctest as
+#   cmake -DMODE=headers|examples -DUVA_SOURCE_DIR=... -DWORK_DIR=...
+#         -DC_COMPILER=... [-DCXX_COMPILER=...] [-DUVA_LIB=libuva.a]
+#         [-DSANITIZE=address,...] -P examples.cmake
+# headers:  include/uva.h and every include/uva/*.h compile on their own
+#           (twice in a row, -Wall -Wextra -Werror), also as C++ when a C++
+#           compiler is given.
+# examples: every ```c block of README.md and docs/**/*.md is compiled
+#           against the headers; a block with a main function is linked
+#           with UVA_LIB and run (it must exit with 0 within 60 s), unless
+#           the line before its fence is <!-- example: compile only -->.
+cmake_minimum_required(VERSION 3.16)
+function(run)
+  execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
+                  TIMEOUT 60 WORKING_DIRECTORY ${WORK_DIR})
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGV}\n${out}\n${err}\n${context}")
+  endif()
+endfunction()
+
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+set(flags -std=gnu11 -Wall -Wextra -Werror -I${UVA_SOURCE_DIR}/include)
+if(SANITIZE)
+  list(APPEND flags -fsanitize=${SANITIZE})
+endif()
+execute_process(COMMAND pkg-config --cflags libuv OUTPUT_VARIABLE uvcflags
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
+execute_process(COMMAND pkg-config --libs libuv OUTPUT_VARIABLE uvlibs
+                OUTPUT_STRIP_TRAILING_WHITESPACE)
+separate_arguments(uvcflags UNIX_COMMAND "${uvcflags}")
+separate_arguments(uvlibs UNIX_COMMAND "${uvlibs}")
+list(APPEND flags ${uvcflags})
+
+if(MODE STREQUAL "headers")
+  file(GLOB headers RELATIVE ${UVA_SOURCE_DIR}/include
+       ${UVA_SOURCE_DIR}/include/uva.h ${UVA_SOURCE_DIR}/include/uva/*.h)
+  set(n 0)
+  foreach(h IN LISTS headers)
+    string(MAKE_C_IDENTIFIER "${h}" id)
+    file(WRITE ${WORK_DIR}/${id}.c "#include <${h}>\n#include <${h}>\nint main(void) { return 0; }\n")
+    set(context "(${h} does not compile on its own: it must include what it uses, e.g. \"uva/base.h\")")
+    run(${C_COMPILER} ${flags} -c ${WORK_DIR}/${id}.c -o ${WORK_DIR}/${id}.o)
+    if(CXX_COMPILER)
+      run(${CXX_COMPILER} -x c++ -Wall -Werror -I${UVA_SOURCE_DIR}/include ${uvcflags}
+          -fsyntax-only ${WORK_DIR}/${id}.c)
+    endif()
+    math(EXPR n "${n} + 1")
+  endforeach()
+  message(STATUS "headers: ${n} headers compile on their own")
+  return()
+endif()
+
+file(GLOB_RECURSE docs ${UVA_SOURCE_DIR}/docs/*.md)
+set(compiled 0)
+set(ran 0)
+foreach(md ${UVA_SOURCE_DIR}/README.md ${docs})
+  file(RELATIVE_PATH rel ${UVA_SOURCE_DIR} ${md})
+  string(MAKE_C_IDENTIFIER "${rel}" id)
+  # Searched with string(FIND) on the raw text: C code is no CMake list.
+  file(READ ${md} text)
+  set(k 0)
+  set(base_line 1) # the line number of text's first line
+  while(TRUE)
+    string(FIND "${text}" "\n```c\n" at)
+    if(at EQUAL -1)
+      break()
+    endif()
+    string(SUBSTRING "${text}" 0 ${at} before)
+    math(EXPR body "${at} + 6")
+    string(SUBSTRING "${text}" ${body} -1 rest)
+    string(FIND "${rest}" "\n```" close)
+    if(close EQUAL -1)
+      message(FATAL_ERROR "${rel}: a ```c block is not closed")
+    endif()
+    math(EXPR close "${close} + 1")
+    string(SUBSTRING "${rest}" 0 ${close} code)
+    string(REGEX MATCHALL "\n" nl "${before}")
+    list(LENGTH nl start)
+    math(EXPR start "${base_line} + ${start} + 2") # the fence's line + 1
+    string(REGEX MATCHALL "\n" nl "${code}")
+    list(LENGTH nl code_lines)
+    set(compile_only OFF)
+    if(before MATCHES "<!-- example: compile only -->[ \t]*$")
+      set(compile_only ON)
+    endif()
+    # Go on from the closing fence.
+    math(EXPR next "${body} + ${close}")
+    string(SUBSTRING "${text}" ${next} -1 text)
+    math(EXPR base_line "${start} + ${code_lines}")
+    math(EXPR k "${k} + 1")
+    set(src ${WORK_DIR}/${id}-${k}.c)
+    file(WRITE ${src} "#line ${start} \"${rel}\"\n${code}")
+    set(context "(the C example at ${rel}:${start})")
+    run(${C_COMPILER} ${flags} -c ${src} -o ${src}.o)
+    math(EXPR compiled "${compiled} + 1")
+    if(code MATCHES "int main\\(" AND NOT compile_only)
+      run(${C_COMPILER} ${flags} ${src}.o ${UVA_LIB} ${uvlibs} -lpthread -o ${src}.exe)
+      run(${src}.exe)
+      math(EXPR ran "${ran} + 1")
+    endif()
+  endwhile()
+endforeach()
+if(compiled EQUAL 0)
+  message(FATAL_ERROR "no C example found in README.md or docs/")
+endif()
+message(STATUS "examples: ${compiled} compiled, ${ran} linked and run")
