@@ -40,7 +40,7 @@ if(MODE STREQUAL "headers")
     string(MAKE_C_IDENTIFIER "${h}" id)
     file(WRITE ${WORK_DIR}/${id}.c "#include <${h}>\n#include <${h}>\nint main(void) { return 0; }\n")
     set(context "(${h} does not compile on its own: it must include what it uses, e.g. \"uva/base.h\")")
-    run(${C_COMPILER} ${flags} -c ${WORK_DIR}/${id}.c -o ${WORK_DIR}/${id}.o)
+    run(${C_COMPILER} ${flags} -fsyntax-only ${WORK_DIR}/${id}.c)
     if(CXX_COMPILER)
       run(${CXX_COMPILER} -x c++ -Wall -Werror -I${UVA_SOURCE_DIR}/include ${uvcflags}
           -fsyntax-only ${WORK_DIR}/${id}.c)
