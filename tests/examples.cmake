@@ -1,18 +1,24 @@
 # Run by ctest as
 #   cmake -DMODE=headers|examples -DUVA_SOURCE_DIR=... -DWORK_DIR=...
 #         -DC_COMPILER=... [-DCXX_COMPILER=...] [-DUVA_LIB=libuva.a]
-#         [-DSANITIZE=address,...] -P examples.cmake
+#         [-DSANITIZE=address,...] [-DVALGRIND=valgrind|-q|...] -P examples.cmake
 # headers:  include/uva.h and every include/uva/*.h compile on their own
 #           (twice in a row, -Wall -Wextra -Werror), also as C++ when a C++
 #           compiler is given.
 # examples: every ```c block of README.md and docs/**/*.md is compiled
 #           against the headers; a block with a main function is linked
-#           with UVA_LIB and run (it must exit with 0 within 60 s), unless
+#           with UVA_LIB and run (under VALGRIND when given; it must exit
+#           with 0 within 60 s, 600 s under valgrind), unless
 #           the line before its fence is <!-- example: compile only -->.
 cmake_minimum_required(VERSION 3.16)
+set(timeout 60)
+if(VALGRIND)
+  string(REPLACE "|" ";" VALGRIND "${VALGRIND}") # its words, joined with |
+  set(timeout 600)
+endif()
 function(run)
   execute_process(COMMAND ${ARGV} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err
-                  TIMEOUT 60 WORKING_DIRECTORY ${WORK_DIR})
+                  TIMEOUT ${timeout} WORKING_DIRECTORY ${WORK_DIR})
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "failed (${rc}): ${ARGV}\n${out}\n${err}\n${context}")
   endif()
@@ -96,7 +102,7 @@ foreach(md ${UVA_SOURCE_DIR}/README.md ${docs})
     math(EXPR compiled "${compiled} + 1")
     if(code MATCHES "int main\\(" AND NOT compile_only)
       run(${C_COMPILER} ${flags} ${src}.o ${UVA_LIB} ${uvlibs} -lpthread -o ${src}.exe)
-      run(${src}.exe)
+      run(${VALGRIND} ${src}.exe)
       math(EXPR ran "${ran} + 1")
     endif()
   endwhile()

@@ -1,8 +1,8 @@
 /** @file
  * uva readiness of a descriptor another library owns (tokio's AsyncFd, one
  * uv_poll_t): for libcurl, libpq or OpenSSL, which do their own reads and
- * writes and only need to know when to retry.  Included by uva.h; may also be included on its own.  Every
- * call is made on the loop's thread. */
+ * writes and only need to know when to retry.  Included by uva.h; may also
+ * be included on its own.  Every call is made on the loop's thread. */
 #ifndef UVA_ASYNCFD_H
 #define UVA_ASYNCFD_H
 

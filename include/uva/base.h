@@ -43,7 +43,7 @@ UVA_EXTERN unsigned int uva_version(void);
  * string. */
 UVA_EXTERN const char *uva_version_string(void);
 
-/** A future: a value or an error that will be known later (see uva/future.h). */
+/** A future: a value or an error known later (see uva/future.h). */
 typedef struct uva_future_s uva_future_t;
 
 /** What a future settles with: a pointer or a 64-bit integer. */

@@ -1,7 +1,7 @@
 /** @file
- * uva name resolution (tokio::net::lookup_host).  Included by uva.h; may also be included on its own.  Every
- * call is made on the loop's thread; the lookups run on libuv's thread pool
- * (uv_getaddrinfo, uv_getnameinfo). */
+ * uva name resolution (tokio::net::lookup_host).  Included by uva.h; may
+ * also be included on its own.  Every call is made on the loop's thread; the
+ * lookups run on libuv's thread pool (uv_getaddrinfo, uv_getnameinfo). */
 #ifndef UVA_DNS_H
 #define UVA_DNS_H
 

@@ -1,6 +1,7 @@
 /** @file
- * uva child processes (tokio::process::Command, Child).  Included by uva.h; may also be included on its own.
- * Every call is made on the loop's thread.
+ * uva child processes (tokio::process::Command, Child).  Included by uva.h;
+ * may also be included on its own.  Every call is made on the loop's
+ * thread.
  *
  * No zombie is ever left: libuv reaps the child (waitpid, from its SIGCHLD
  * watcher) the next time the loop runs after the child exits, and uva

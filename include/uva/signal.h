@@ -1,6 +1,6 @@
 /** @file
- * uva signals (tokio::signal).  Included by uva.h; may also be included on its own.  Every call is made on
- * the loop's thread.
+ * uva signals (tokio::signal).  Included by uva.h; may also be included on
+ * its own.  Every call is made on the loop's thread.
  *
  * A signal handler (libuv's, through uv_signal_t) is installed only while
  * a uva_signal future is pending or a listener exists, and none is left

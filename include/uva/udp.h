@@ -1,5 +1,6 @@
 /** @file
- * uva UDP sockets (tokio::net::UdpSocket).  Included by uva.h; may also be included on its own.
+ * uva UDP sockets (tokio::net::UdpSocket).  Included by uva.h; may also be
+ * included on its own.
  *
  * Every call is made on the loop's thread.  A socket belongs to the loop it
  * was bound on.  Sends and receives are lazy, as Rust's futures are: they
