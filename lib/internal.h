@@ -353,8 +353,24 @@ typedef struct uva__task_s {
 /* uva_await without its fast paths, for a caller that has just found that
  * f (a fresh future of the running task's loop) cannot complete at once. */
 int uva__await_waiting(uva_future_t *f, uva_value_t *value);
-/* Puts a task suspended in uva_await back on the run queue. */
-void uva__task_wake(void *task);
+/* Puts a task suspended in uva_await back on the run queue (inline, below). */
+static inline void uva__task_wake(void *task);
+
+/* Parking a task on a waiter node instead of a future: a primitive whose
+ * operation must wait, called from a task (the _wait calls), makes a node on
+ * the task's own stack with uva__node_init, puts it on its waiter list and
+ * calls uva__task_park.  The node is a pending future of consumer
+ * UVA__C_TASK whose waiter is the task, so whoever serves the list settles it
+ * as any waiting future (uva__settle wakes the task), and a cancel of the
+ * task cancels it through ops->cancel, which must take it off the list and
+ * settle it.  Nothing ever destroys or releases a node (no slab object, no
+ * reference), so a node is never made lazy, never reserves anything, and is
+ * never handed to a consumer. */
+static inline void uva__node_init(uva_future_t *node, uva__loop_t *L,
+                                  const uva__ops_t *ops);
+/* Suspends the running task of node->L until node settles; returns its
+ * status (a UV_ECANCELED there is the task's cancel, reported once). */
+int uva__task_park(uva_future_t *node);
 /* Cancels every task of L's: those not started yet (on the run queue) and
  * the started ones (L->live_stacks).  Called outside any uva callback.
  * Returns how many tasks there are (each cancelled now or before). */
@@ -525,6 +541,40 @@ static inline void uva__future_start(uva_future_t *f) {
 static inline void uva__future_take(uva_future_t *f) {
   if (!(f->flags & (UVA__F_TAKEN | UVA__F_STATIC)))
     uva__future_take_slow(f);
+}
+
+static inline void uva__task_wake(void *task) {
+  uva__task_t *t = (uva__task_t *)task;
+  uva__rq_push(t->base.L, &t->base);
+}
+
+static inline void uva__node_init(uva_future_t *node, uva__loop_t *L,
+                                  const uva__ops_t *ops) {
+  node->L = L;
+  node->next = NULL;
+  node->ops = ops;
+  node->status = 0;
+  node->state = UVA__PENDING;
+  node->consumer = UVA__C_TASK;
+  node->flags = UVA__F_TAKEN; /* nothing to take or undo */
+  node->value.u64 = 0;
+  node->free_fn = NULL;
+  node->waiter = L->current;
+  node->waiter_data = NULL;
+}
+
+/* Settles f, pending, with status and no value, as uva__settle does, with
+ * the common case of a task waiting on it inline. */
+static inline void uva__settle_quick(uva_future_t *f, int status) {
+  if (uva__likely(f->consumer == UVA__C_TASK)) {
+    f->state = UVA__SETTLED;
+    f->status = status;
+    f->value.u64 = 0;
+    f->free_fn = NULL;
+    uva__task_wake(f->waiter);
+    return;
+  }
+  uva__settle_err(f, status);
 }
 
 /* Inside a task of L: an await that completed at once spends one unit of

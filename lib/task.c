@@ -220,10 +220,6 @@ static void task_release(uva_future_t *f) {
   uva__future_free_mem(f, sizeof(uva__task_t));
 }
 
-void uva__task_wake(void *task) {
-  uva__task_t *t = task;
-  uva__rq_push(t->base.L, &t->base);
-}
 
 /* ---- public API --------------------------------------------------------- */
 
@@ -372,6 +368,21 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
     }
   }
   return await_slow(t, f, value);
+}
+
+int uva__task_park(uva_future_t *node) {
+  uva__loop_t *L = node->L;
+  uva__task_t *t = L->current;
+  uva__stack_t *s = uva__task_stack(t);
+  int status;
+
+  s->awaiting = node;
+  suspend(L, t);
+  s->awaiting = NULL;
+  status = node->status;
+  if (status == UV_ECANCELED)
+    take_cancel(t);
+  return status;
 }
 
 int uva__await_waiting(uva_future_t *f, uva_value_t *value) {
