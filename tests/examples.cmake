@@ -1,15 +1,11 @@
 # Run by ctest as
-#   cmake -DMODE=headers|examples -DUVA_SOURCE_DIR=... -DWORK_DIR=...
-#         -DC_COMPILER=... [-DCXX_COMPILER=...] [-DUVA_LIB=libuva.a]
+#   cmake -DUVA_SOURCE_DIR=... -DWORK_DIR=... -DC_COMPILER=... -DUVA_LIB=libuva.a
 #         [-DSANITIZE=address,...] [-DVALGRIND=valgrind|-q|...] -P examples.cmake
-# headers:  include/uva.h and every include/uva/*.h compile on their own
-#           (twice in a row, -Wall -Wextra -Werror), also as C++ when a C++
-#           compiler is given.
-# examples: every ```c block of README.md and docs/**/*.md is compiled
-#           against the headers; a block with a main function is linked
-#           with UVA_LIB and run (under VALGRIND when given; it must exit
-#           with 0 within 60 s, 600 s under valgrind), unless
-#           the line before its fence is <!-- example: compile only -->.
+# Every ```c block of README.md and docs/**/*.md is compiled against the
+# headers (-Wall -Wextra -Werror); a block with a main function is linked
+# with UVA_LIB and run (under VALGRIND when given; it must exit with 0
+# within 60 s, 600 s under valgrind), unless the line before its fence is
+# <!-- example: compile only -->.
 cmake_minimum_required(VERSION 3.16)
 set(timeout 60)
 if(VALGRIND)
@@ -37,25 +33,6 @@ execute_process(COMMAND pkg-config --libs libuv OUTPUT_VARIABLE uvlibs
 separate_arguments(uvcflags UNIX_COMMAND "${uvcflags}")
 separate_arguments(uvlibs UNIX_COMMAND "${uvlibs}")
 list(APPEND flags ${uvcflags})
-
-if(MODE STREQUAL "headers")
-  file(GLOB headers RELATIVE ${UVA_SOURCE_DIR}/include
-       ${UVA_SOURCE_DIR}/include/uva.h ${UVA_SOURCE_DIR}/include/uva/*.h)
-  set(n 0)
-  foreach(h IN LISTS headers)
-    string(MAKE_C_IDENTIFIER "${h}" id)
-    file(WRITE ${WORK_DIR}/${id}.c "#include <${h}>\n#include <${h}>\nint main(void) { return 0; }\n")
-    set(context "(${h} does not compile on its own: it must include what it uses, e.g. \"uva/base.h\")")
-    run(${C_COMPILER} ${flags} -fsyntax-only ${WORK_DIR}/${id}.c)
-    if(CXX_COMPILER)
-      run(${CXX_COMPILER} -x c++ -Wall -Werror -I${UVA_SOURCE_DIR}/include ${uvcflags}
-          -fsyntax-only ${WORK_DIR}/${id}.c)
-    endif()
-    math(EXPR n "${n} + 1")
-  endforeach()
-  message(STATUS "headers: ${n} headers compile on their own")
-  return()
-endif()
 
 file(GLOB_RECURSE docs ${UVA_SOURCE_DIR}/docs/*.md)
 set(compiled 0)
