@@ -84,18 +84,22 @@ UVA_EXTERN uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg);
 UVA_EXTERN uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out);
 
 /** Inside a task: the same as uva_await(uva_chan_send(ch, msg), NULL), with
- * the same errors and cancel safety, but when the message can go in at once
- * no future is made at all (the fast path for tasks: no allocation, about a
- * third of the instructions).  Outside a task, or when it must wait, it
- * makes the future and awaits it (UV_EINVAL outside a task, as uva_await).
- * Returns 0, UV_EPIPE, UV_ECANCELED (the task was cancelled: nothing sent),
- * UV_ENOMEM, or UV_EINVAL if ch or msg is NULL. */
+ * the same errors and cancel safety, but no future is made: when the
+ * message can go in at once it does (no allocation, a third of the
+ * instructions), and when it must wait the task parks on the channel itself
+ * with a copy of the message (one future is made only for messages larger
+ * than 64 bytes).  Outside a task it makes the future and awaits it
+ * (UV_EINVAL, as uva_await).  Returns 0, UV_EPIPE, UV_ECANCELED (the task
+ * was cancelled: nothing sent), UV_ENOMEM, or UV_EINVAL if ch or msg is
+ * NULL. */
 UVA_EXTERN int uva_chan_send_wait(uva_chan_t *ch, const void *msg);
 
-/** Inside a task: the same as uva_await(uva_chan_recv(ch, out), NULL), but
- * when a message is there for it at once no future is made.  Returns 0,
- * UV_EOF, UV_ECANCELED (nothing taken), UV_ENOMEM, or UV_EINVAL if ch or
- * out is NULL or outside a task. */
+/** Inside a task: the same as uva_await(uva_chan_recv(ch, out), NULL), with
+ * the same errors and cancel safety, but no future is made, whether a
+ * message is there at once or the task parks on the channel until one
+ * comes (a sender then copies it straight to out).  Returns 0, UV_EOF,
+ * UV_ECANCELED (nothing taken), UV_ENOMEM, or UV_EINVAL if ch or out is NULL
+ * or outside a task. */
 UVA_EXTERN int uva_chan_recv_wait(uva_chan_t *ch, void *out);
 
 /** Sends *msg without waiting.  Returns 0; UV_EAGAIN if the channel is full
