@@ -612,7 +612,7 @@ START_TEST(completed_at_once_futures_consumed_everywhere) {
 END_TEST
 
 /* A receiver parks on a channel no thread has used yet (no fence: see park
- * in lib/chan.c), then a thread's first send races with it: the first send
+ * in lib/sync/chan.c), then a thread's first send races with it: the first send
  * always wakes the loop, so the message arrives every time. */
 typedef struct {
   uva_chan_t *ch;
@@ -655,7 +655,7 @@ END_TEST
 
 /* ---- uva_chan_send_wait / uva_chan_recv_wait: tasks that park ------------ */
 
-/* A task that must wait parks on a node on its own stack (lib/chan.c): the
+/* A task that must wait parks on a node on its own stack (lib/sync/chan.c): the
  * hand-off, order, backpressure, cancel, close and free must behave as the
  * future-based calls do. */
 typedef struct {
