@@ -577,6 +577,42 @@ static void do_single(mtask_t *t, int opi, const op_t *o, const sub_t *s) {
   }
 }
 
+/* A send or receive through the task calls that make no future (half of
+ * the untimed sends and receives, chosen by the op's unused ms byte): a task
+ * that must wait parks on the channel.  Only the task's own cancel may end
+ * one with UV_ECANCELED, and then it has had no effect. */
+static void do_wait(mtask_t *t, int opi, const op_t *o) {
+  int c = o->arg, st;
+  uint64_t v;
+  if (o->kind == MODEL_OP_SEND) {
+    v = msg_make(t->id, c);
+    st = uva_chan_send_wait(M.ch[c], &v);
+    TRACE("  task%d [%d] send_wait ch%d -> %s\n", t->id, opi, c, ename(st));
+    if (st == UV_ECANCELED)
+      saw_cancel(t);
+    else
+      CHECK(st == 0 || (st == UV_EPIPE && M.closed[c]),
+            "send_wait to ch%d gave %s (closed %d)", c, ename(st),
+            M.closed[c]);
+    msg_outcome(v, st == 0 ? OUT_OK : OUT_FAIL);
+    return;
+  }
+  v = 0;
+  st = uva_chan_recv_wait(M.ch[c], &v);
+  TRACE("  task%d [%d] recv_wait ch%d -> %s\n", t->id, opi, c, ename(st));
+  if (st == 0) {
+    msg_got(t->id, v, c);
+    return;
+  }
+  CHECK(v == 0, "recv_wait on ch%d gave %s but wrote %#llx", c, ename(st),
+        (unsigned long long)v);
+  if (st == UV_ECANCELED)
+    saw_cancel(t);
+  else
+    CHECK(st == UV_EOF && M.closed[c], "recv_wait on ch%d gave %s (closed %d)",
+          c, ename(st), M.closed[c]);
+}
+
 static void do_select(mtask_t *t, int opi, const op_t *o) {
   live_t l[M_SUB];
   uva_future_t *f[M_SUB];
@@ -746,6 +782,10 @@ static void exec_op(mtask_t *t, int opi) {
     break;
   case MODEL_OP_SEND:
   case MODEL_OP_RECV:
+    if (o->tmo == 0 && (o->ms & 1)) {
+      do_wait(t, opi, o); /* uva_chan_send_wait / uva_chan_recv_wait */
+      break;
+    }
     s = (sub_t){o->kind == MODEL_OP_SEND ? SUB_SEND : SUB_RECV, o->arg, 0};
     do_single(t, opi, o, &s);
     break;
