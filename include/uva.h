@@ -692,5 +692,10 @@ UVA_EXTERN int uva_replace_allocator(void *(*malloc_fn)(size_t),
 #include "uva/signal.h"
 #include "uva/process.h"
 #include "uva/asyncfd.h"
+#include "uva/token.h"
+#include "uva/group.h"
+#include "uva/interval.h"
+#include "uva/combinators.h"
+#include "uva/task_local.h"
 
 #endif /* UVA_H */
