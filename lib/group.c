@@ -49,10 +49,11 @@ struct uva_group_s {
   } while (0)
 #define LIST_INSERT_AFTER(at, e)                                               \
   do {                                                                         \
-    (e)->next = (at)->next;                                                    \
-    (e)->prev = (at);                                                          \
-    (at)->next->prev = (e);                                                    \
-    (at)->next = (e);                                                          \
+    __typeof__(e) at_ = (at);                                                  \
+    (e)->next = at_->next;                                                     \
+    (e)->prev = at_;                                                           \
+    at_->next->prev = (e);                                                     \
+    at_->next = (e);                                                           \
   } while (0)
 #define LIST_PUSH_TAIL(s, e) LIST_INSERT_AFTER((s)->prev, e)
 

@@ -1,0 +1,419 @@
+/* Task groups: uva_group_* (JoinSet, TaskTracker). */
+#include "test-util.h"
+
+typedef struct {
+  uv_loop_t *loop;
+  uint64_t ms;  /* sleeps this long */
+  int ret;      /* then returns this */
+  int started, cleaned;
+  int seen; /* what its sleep returned */
+} job_t;
+
+static int job_body(void *arg, uva_result_t *result) {
+  job_t *j = arg;
+  int err;
+
+  j->started++;
+  err = uva_await(uva_sleep(j->loop, j->ms), NULL);
+  j->seen = err;
+  j->cleaned++;
+  if (err != 0)
+    return err;
+  if (j->ret != 0)
+    return j->ret;
+  result->value.ptr = malloc(sizeof(uint64_t));
+  *(uint64_t *)result->value.ptr = j->ms;
+  result->free_fn = count_free;
+  return 0;
+}
+
+static void job_init(job_t *j, uv_loop_t *loop, uint64_t ms, int ret) {
+  memset(j, 0, sizeof(*j));
+  j->loop = loop;
+  j->ms = ms;
+  j->ret = ret;
+}
+
+START_TEST(group_join_next_in_finish_order) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  job_t j[3];
+  uint64_t ids[3], want[3];
+  uva_result_t r;
+  uva_value_t v;
+  int i;
+
+  frees = 0;
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  job_init(&j[0], loop, 60, 0);
+  job_init(&j[1], loop, 5, 0);
+  job_init(&j[2], loop, 30, UV_EPIPE);
+  for (i = 0; i < 3; i++)
+    ck_assert_int_eq(uva_group_spawn(g, job_body, &j[i], NULL, &ids[i]), 0);
+  ck_assert_uint_eq(ids[0], 1);
+  ck_assert_uint_eq(ids[2], 3);
+  ck_assert_uint_eq(uva_group_len(g), 3);
+  want[0] = ids[1];
+  want[1] = ids[2];
+  want[2] = ids[0];
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), &v), 0);
+    ck_assert_uint_eq(v.u64, want[i]);
+    if (i == 1) {
+      ck_assert_int_eq(r.status, UV_EPIPE);
+    } else {
+      ck_assert_int_eq(r.status, 0);
+      ck_assert_uint_eq(*(uint64_t *)r.value.ptr, i == 0 ? 5 : 60);
+      uva_result_free(&r);
+    }
+    ck_assert_uint_eq(uva_group_len(g), 2 - (size_t)i);
+  }
+  ck_assert_int_eq(frees, 2);
+  /* empty: UV_EOF, as JoinSet's None */
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), NULL),
+                   UV_EOF);
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(group_wait_then_results) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  job_t j[4];
+  uva_result_t r;
+  int i, n = 0;
+
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_wait(g), NULL), 0);
+  for (i = 0; i < 4; i++) {
+    job_init(&j[i], loop, (uint64_t)(i * 3), 0);
+    ck_assert_int_eq(uva_group_spawn(g, job_body, &j[i], NULL, NULL), 0);
+  }
+  ck_assert_uint_eq(uva_group_running(g), 4);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_wait(g), NULL), 0);
+  ck_assert_uint_eq(uva_group_running(g), 0);
+  ck_assert_uint_eq(uva_group_len(g), 4);
+  while (uva_block_on(loop, uva_group_join_next(g, &r), NULL) == 0) {
+    ck_assert_int_eq(r.status, 0);
+    uva_result_free(&r);
+    n++;
+  }
+  ck_assert_int_eq(n, 4);
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(group_cancel_all) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  job_t j[3];
+  uva_result_t r;
+  int i;
+
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  for (i = 0; i < 3; i++) {
+    job_init(&j[i], loop, 10000, 0);
+    ck_assert_int_eq(uva_group_spawn(g, job_body, &j[i], NULL, NULL), 0);
+  }
+  /* let two of them start, then cancel all three */
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
+  uva_group_cancel(g);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_wait(g), NULL), 0);
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(j[i].started, 1);
+    ck_assert_int_eq(j[i].seen, UV_ECANCELED);
+    ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), NULL), 0);
+    ck_assert_int_eq(r.status, UV_ECANCELED);
+  }
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* Freeing a group cancels its tasks, which clean up on the loop. */
+START_TEST(group_free_cancels) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  job_t j[3];
+  int i;
+
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  for (i = 0; i < 3; i++) {
+    job_init(&j[i], loop, i == 0 ? 0 : 10000, 0);
+    ck_assert_int_eq(uva_group_spawn(g, job_body, &j[i], NULL, NULL), 0);
+  }
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
+  uva_group_free(g); /* j[0] finished: its result is freed */
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  for (i = 1; i < 3; i++) {
+    ck_assert_int_eq(j[i].seen, UV_ECANCELED);
+    ck_assert_int_eq(j[i].cleaned, 1);
+  }
+  /* freed before its tasks started: they never run */
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  job_init(&j[0], loop, 1, 0);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, &j[0], NULL, NULL), 0);
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+  ck_assert_int_eq(j[0].started, 0);
+}
+END_TEST
+
+/* A group left with running tasks: uva_loop_shutdown ends them. */
+START_TEST(group_loop_shutdown) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  job_t j[2];
+  uva_result_t r;
+  int i;
+
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  for (i = 0; i < 2; i++) {
+    job_init(&j[i], loop, 10000, 0);
+    ck_assert_int_eq(uva_group_spawn(g, job_body, &j[i], NULL, NULL), 0);
+  }
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
+  ck_assert_int_eq(uva_loop_shutdown(loop, 5000, NULL), 0);
+  ck_assert_int_eq(j[0].cleaned + j[1].cleaned, 2);
+  ck_assert_uint_eq(uva_group_running(g), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), NULL), 0);
+  ck_assert_int_eq(r.status, UV_ECANCELED);
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* Exactly once: a join_next that loses a select, is cancelled, times out or
+ * is dropped untaken leaves the result in the group. */
+START_TEST(group_join_next_exactly_once) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  job_t j;
+  uva_result_t r, win;
+  uva_future_t *fs[2], *n;
+  uva_value_t v;
+  uint64_t id;
+
+  frees = 0;
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  /* waiting, then cancelled: the task's result stays */
+  job_init(&j, loop, 20, 0);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, &j, NULL, &id), 0);
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_timeout(uva_group_join_next(g, &r), 2), NULL),
+      UV_ETIMEDOUT);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_wait(g), NULL), 0);
+  ck_assert_uint_eq(uva_group_len(g), 1);
+  /* loses a select to a ready future: never started */
+  fs[0] = uva_ready_u64(loop, 1);
+  fs[1] = uva_group_join_next(g, &r);
+  ck_assert_int_eq(uva_block_on(loop, uva_select(loop, fs, 2, &win), NULL),
+                   0);
+  ck_assert_uint_eq(uva_group_len(g), 1);
+  /* completes inside a join that times out: dropped untaken, back at the
+   * front of the queue */
+  fs[0] = uva_group_join_next(g, &r);
+  fs[1] = uva_sleep(loop, 2000);
+  {
+    uva_result_t res[2];
+    ck_assert_int_eq(
+        uva_block_on(loop, uva_timeout(uva_join(loop, fs, 2, res), 5), NULL),
+        UV_ETIMEDOUT);
+  }
+  ck_assert_uint_eq(uva_group_len(g), 1);
+  ck_assert_int_eq(frees, 0);
+  /* a join_next not started and freed */
+  n = uva_group_join_next(g, &r);
+  uva_future_free(n);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), &v), 0);
+  ck_assert_uint_eq(v.u64, id);
+  ck_assert_int_eq(r.status, 0);
+  uva_result_free(&r);
+  ck_assert_int_eq(frees, 1);
+  ck_assert_uint_eq(uva_group_len(g), 0);
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* Waiting join_nexts are served in order; with nothing left to run, the
+ * extra ones get UV_EOF. */
+static void rec_next(int status, uva_value_t value, void *data) {
+  then_rec *rec = data;
+  rec->calls++;
+  rec->status = status;
+  rec->value = value;
+}
+
+START_TEST(group_join_next_from_callbacks) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  job_t j;
+  then_rec a, b;
+  uva_result_t ra, rb;
+  uint64_t id;
+
+  memset(&a, 0, sizeof(a));
+  memset(&b, 0, sizeof(b));
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  job_init(&j, loop, 5, 0);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, &j, NULL, &id), 0);
+  ck_assert_int_eq(uva_future_then(uva_group_join_next(g, &ra), rec_next, &a),
+                   0);
+  ck_assert_int_eq(uva_future_then(uva_group_join_next(g, &rb), rec_next, &b),
+                   0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_int_eq(a.status, 0);
+  ck_assert_uint_eq(a.value.u64, id);
+  ck_assert_int_eq(ra.status, 0);
+  uva_result_free(&ra);
+  ck_assert_int_eq(b.calls, 1);
+  ck_assert_int_eq(b.status, UV_EOF);
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(group_token_and_detach) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  uva_token_t *tok;
+  job_t j[3];
+  uva_result_t r;
+
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  ck_assert_int_eq(uva_token_new(loop, &tok), 0);
+  ck_assert_int_eq(uva_group_bind_token(g, tok), 0);
+  job_init(&j[0], loop, 10000, 0);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, &j[0], NULL, NULL), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 1), NULL), 0);
+  uva_token_cancel(tok);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_wait(g), NULL), 0);
+  ck_assert_int_eq(j[0].seen, UV_ECANCELED);
+  /* spawned after the cancel: cancelled as it joins, never runs */
+  job_init(&j[1], loop, 1, 0);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, &j[1], NULL, NULL), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_wait(g), NULL), 0);
+  ck_assert_int_eq(j[1].started, 0);
+  ck_assert_uint_eq(uva_group_len(g), 2);
+  /* unbound: a task runs; detached, it outlives the group */
+  ck_assert_int_eq(uva_group_bind_token(g, NULL), 0);
+  job_init(&j[2], loop, 20, 0);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, &j[2], NULL, NULL), 0);
+  uva_group_detach_all(g);
+  ck_assert_uint_eq(uva_group_running(g), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), NULL), 0);
+  ck_assert_int_eq(r.status, UV_ECANCELED);
+  uva_group_free(g);
+  uva_token_free(tok);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(j[2].seen, 0);
+  ck_assert_int_eq(j[2].cleaned, 1);
+  /* bound to a cancelled token: cancelled at once */
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  ck_assert_int_eq(uva_token_new(loop, &tok), 0);
+  job_init(&j[0], loop, 10000, 0);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, &j[0], NULL, NULL), 0);
+  uva_token_cancel(tok);
+  ck_assert_int_eq(uva_group_bind_token(g, tok), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_wait(g), NULL), 0);
+  ck_assert_int_eq(j[0].started, 0);
+  uva_token_free(tok); /* before the group: unbinds it */
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(group_add_futures) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  uva_chan_t *ch;
+  int msg = 9, out = 0;
+  uva_result_t r;
+  uva_value_t v;
+  uint64_t id1, id2, id3;
+
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  ck_assert_int_eq(uva_group_add(g, uva_sleep(loop, 10), &id1), 0);
+  ck_assert_int_eq(uva_group_add(g, uva_failed(loop, UV_EPIPE), &id2), 0);
+  /* a lazy receive starts when it joins */
+  ck_assert_int_eq(uva_group_add(g, uva_chan_recv(ch, &out), &id3), 0);
+  ck_assert_int_eq(uva_chan_try_send(ch, &msg), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), &v), 0);
+  ck_assert_uint_eq(v.u64, id2);
+  ck_assert_int_eq(r.status, UV_EPIPE);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), &v), 0);
+  ck_assert_uint_eq(v.u64, id3);
+  ck_assert_int_eq(out, 9);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, &r), &v), 0);
+  ck_assert_uint_eq(v.u64, id1);
+  ck_assert_int_eq(r.status, 0);
+  uva_chan_free(ch);
+  uva_group_free(g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(group_bad_input) {
+  LOOP_INIT(loop);
+  uva_group_t *g = (uva_group_t *)1;
+  uva_spawn_opts_t bad = {1};
+  uva_future_t *f, *k;
+  uva_result_t r;
+
+  ck_assert_int_eq(uva_group_new(NULL, &g), UV_EINVAL);
+  ck_assert_ptr_null(g);
+  ck_assert_int_eq(uva_group_new(loop, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_group_spawn(NULL, job_body, NULL, NULL, NULL),
+                   UV_EINVAL);
+  ck_assert_int_eq(uva_group_add(NULL, NULL, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_future_status(uva_group_join_next(NULL, &r)),
+                   UV_EINVAL);
+  ck_assert_int_eq(uva_future_status(uva_group_wait(NULL)), UV_EINVAL);
+  ck_assert_uint_eq(uva_group_len(NULL), 0);
+  uva_group_cancel(NULL);
+  uva_group_detach_all(NULL);
+  uva_group_free(NULL);
+  ck_assert_int_eq(uva_group_bind_token(NULL, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  ck_assert_int_eq(uva_group_spawn(g, NULL, NULL, NULL, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, NULL, &bad, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(g, NULL), NULL),
+                   UV_EINVAL);
+  /* a future that already has a consumer is refused and left alone */
+  k = uva_future_new(loop);
+  f = uva_sleep(loop, 1);
+  ck_assert_int_eq(uva_future_then(f, record, &(then_rec){0}), 0);
+  ck_assert_int_eq(uva_group_add(g, f, NULL), UV_EINVAL);
+  ck_assert_uint_eq(uva_group_len(g), 0);
+  uva_group_free(g);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  uva_future_free(k);
+  ck_assert_int_eq(uva_future_resolve_u64(k, 0), UV_ECANCELED);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("group");
+  TCase *tc = tcase_create("group");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, group_join_next_in_finish_order);
+  tcase_add_test(tc, group_wait_then_results);
+  tcase_add_test(tc, group_cancel_all);
+  tcase_add_test(tc, group_free_cancels);
+  tcase_add_test(tc, group_loop_shutdown);
+  tcase_add_test(tc, group_join_next_exactly_once);
+  tcase_add_test(tc, group_join_next_from_callbacks);
+  tcase_add_test(tc, group_token_and_detach);
+  tcase_add_test(tc, group_add_futures);
+  tcase_add_test(tc, group_bad_input);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return test_run_suite(suite()); }
