@@ -179,6 +179,8 @@ static void chain_start(uva_future_t *f) {
   uva__chain_t *c = (uva__chain_t *)f;
 
   f->flags |= F_STARTED;
+  if (c->child == NULL)
+    return; /* f failed already, and so did the chain */
   if (c->child->state == UVA__SETTLED)
     chain_child(f, c->child, 0);
   else
