@@ -182,9 +182,12 @@ int uva_group_add(uva_group_t *g, uva_future_t *f, uint64_t *id) {
 
   if (g == NULL || f == NULL)
     return UV_EINVAL;
-  if (!(f->flags & UVA__F_STATIC) &&
-      (f->consumer != UVA__C_NONE || f->L != g->hub.L))
+  if (!(f->flags & UVA__F_STATIC) && f->consumer != UVA__C_NONE)
+    return UV_EINVAL; /* another consumer's: left alone */
+  if (!(f->flags & UVA__F_STATIC) && f->L != g->hub.L) {
+    uva_future_free(f);
     return UV_EINVAL;
+  }
   m = uva__obj_alloc(g->hub.L, sizeof(*m));
   if (m == NULL) {
     uva_future_free(f);

@@ -363,6 +363,7 @@ START_TEST(group_bad_input) {
   uva_group_t *g = (uva_group_t *)1;
   uva_spawn_opts_t bad = {1};
   uva_future_t *f, *k;
+  then_rec rec;
   uva_result_t r;
 
   ck_assert_int_eq(uva_group_new(NULL, &g), UV_EINVAL);
@@ -387,9 +388,19 @@ START_TEST(group_bad_input) {
   /* a future that already has a consumer is refused and left alone */
   k = uva_future_new(loop);
   f = uva_sleep(loop, 1);
-  ck_assert_int_eq(uva_future_then(f, record, &(then_rec){0}), 0);
+  memset(&rec, 0, sizeof(rec));
+  ck_assert_int_eq(uva_future_then(f, record, &rec), 0);
   ck_assert_int_eq(uva_group_add(g, f, NULL), UV_EINVAL);
   ck_assert_uint_eq(uva_group_len(g), 0);
+  /* a future of another loop is freed */
+  {
+    uv_loop_t loop2;
+    ck_assert_int_eq(uv_loop_init(&loop2), 0);
+    ck_assert_int_eq(uva_group_add(g, uva_sleep(&loop2, 10000), NULL),
+                     UV_EINVAL);
+    ck_assert_int_eq(uv_run(&loop2, UV_RUN_DEFAULT), 0);
+    ck_assert_int_eq(uv_loop_close(&loop2), 0);
+  }
   uva_group_free(g);
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
   uva_future_free(k);

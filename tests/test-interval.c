@@ -96,6 +96,7 @@ START_TEST(interval_cancel_safe) {
   uva_future_t *fs[2], *t;
   uva_result_t win, res[2];
   uint64_t d0;
+  then_rec rec;
 
   ck_assert_int_eq(uva_interval_new(loop, 50, UVA_TICK_BURST, &iv), 0);
   d0 = tick(loop, iv);
@@ -110,7 +111,8 @@ START_TEST(interval_cancel_safe) {
                    0);
   /* cancelled while waiting */
   t = uva_interval_tick(iv);
-  ck_assert_int_eq(uva_future_then(t, record, &(then_rec){0}), 0);
+  memset(&rec, 0, sizeof(rec));
+  ck_assert_int_eq(uva_future_then(t, record, &rec), 0);
   ck_assert_int_eq(uva_future_cancel(t), 0);
   /* completes inside a join that times out: dropped untaken */
   fs[0] = uva_interval_tick(iv);

@@ -39,9 +39,9 @@ UVA_EXTERN int uva_group_spawn(uva_group_t *g, uva_task_fn fn, void *arg,
 
 /** Consumes f and makes g its consumer, as uva_group_spawn does for a task
  *  (a lazy f starts now).  Stores its id in *id (id may be NULL).  Returns
- *  0; UV_EINVAL if g or f is NULL, f belongs to another loop or already has
- *  a consumer (f is then left alone); UV_ENOMEM without memory (f is
- *  freed). */
+ *  0; UV_EINVAL if g or f is NULL (f is then left alone), f already has a
+ *  consumer (left alone) or belongs to another loop (f is freed);
+ *  UV_ENOMEM without memory (f is freed). */
 UVA_EXTERN int uva_group_add(uva_group_t *g, uva_future_t *f, uint64_t *id);
 
 /** Returns a lazy future of the next member to finish (JoinSet's
