@@ -317,8 +317,12 @@ static const uva__ops_t select_ops = {
     .undo = comb_undo,
 };
 
-uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
-                         uva_result_t *winner) {
+/* What uva_select and uva_first_ok share: checks the arguments and makes
+ * the combinator of kind ops, holding no child yet, in *out.  Returns NULL,
+ * or the failed future to return (the children freed). */
+static uva_future_t *select_make(uv_loop_t *loop, uva_future_t **futures,
+                                 size_t n, uva_result_t *winner,
+                                 const uva__ops_t *ops, uva__comb_t **out) {
   uva__loop_t *L = uva__loop_get(loop);
   uva__comb_t *c;
   size_t i;
@@ -329,12 +333,13 @@ uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
     err = UV_EINVAL;
   if (err != 0)
     return fail_all(L, futures, n, err, dups);
-  c = (uva__comb_t *)uva__future_alloc(L, &select_ops, comb_size(n));
+  c = (uva__comb_t *)uva__future_alloc(L, ops, comb_size(n));
   if (c == NULL)
     return fail_all(L, futures, n, UV_ENOMEM, 0);
   c->base.flags |= UVA__F_LAZY;
   c->n = n;
   c->out = winner;
+  c->statuses = NULL;
   c->win = 0;
   c->won = c->starting = c->dropping = 0;
   for (i = 0; i < n; i++)
@@ -342,6 +347,19 @@ uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
   winner->status = UVA_PENDING;
   winner->value.u64 = 0;
   winner->free_fn = NULL;
+  *out = c;
+  return NULL;
+}
+
+uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
+                         uva_result_t *winner) {
+  uva__comb_t *c;
+  uva_future_t *failed;
+  size_t i;
+
+  if ((failed = select_make(loop, futures, n, winner, &select_ops, &c)) !=
+      NULL)
+    return failed;
   /* A child that has already settled wins, the first one in order; the
    * others are let go of (lazy ones never started). */
   for (i = 0; i < n; i++)
@@ -431,30 +449,16 @@ static const uva__ops_t first_ok_ops = {
 
 uva_future_t *uva_first_ok(uv_loop_t *loop, uva_future_t **futures, size_t n,
                            uva_result_t *winner, int *statuses) {
-  uva__loop_t *L = uva__loop_get(loop);
   uva__comb_t *c;
+  uva_future_t *failed;
   size_t i;
-  int err, dups;
 
-  err = check_children(loop, L, futures, n, &dups);
-  if (err == 0 && (winner == NULL || n == 0))
-    err = UV_EINVAL;
-  if (err != 0)
-    return fail_all(L, futures, n, err, dups);
-  c = (uva__comb_t *)uva__future_alloc(L, &first_ok_ops, comb_size(n));
-  if (c == NULL)
-    return fail_all(L, futures, n, UV_ENOMEM, 0);
-  c->base.flags |= UVA__F_LAZY;
-  c->n = n;
-  c->out = winner;
+  if ((failed = select_make(loop, futures, n, winner, &first_ok_ops, &c)) !=
+      NULL)
+    return failed;
   c->statuses = statuses;
   c->last_err = UV_ECANCELED;
   c->remaining = n;
-  c->win = 0;
-  c->won = c->dropping = 0;
-  winner->status = UVA_PENDING;
-  winner->value.u64 = 0;
-  winner->free_fn = NULL;
   for (i = 0; i < n; i++) {
     c->children[i] = futures[i];
     if (statuses != NULL)
