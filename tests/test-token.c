@@ -248,9 +248,15 @@ END_TEST
 
 /* ---- other threads and signal handlers ------------------------------------ */
 
+static int thread_saw_before, thread_saw_after;
+
+/* Every call another thread may make: is_cancelled, cancel, cancel_async. */
 static void thread_cancel(void *arg) {
   usleep(10000);
+  thread_saw_before = uva_token_is_cancelled(arg);
   uva_token_cancel(arg);
+  uva_token_cancel_async(arg); /* a second cancel does nothing */
+  thread_saw_after = uva_token_is_cancelled(arg);
 }
 
 START_TEST(token_cancel_from_thread) {
@@ -265,6 +271,8 @@ START_TEST(token_cancel_from_thread) {
   ck_assert_int_eq(uv_thread_create(&th, thread_cancel, tok), 0);
   ck_assert_int_eq(uva_block_on(loop, w, NULL), 0);
   ck_assert_int_eq(uv_thread_join(&th), 0);
+  ck_assert_int_eq(thread_saw_before, 0);
+  ck_assert_int_eq(thread_saw_after, 1);
   ck_assert_int_eq(uva_token_is_cancelled(tok), 1);
   ck_assert_int_eq(uva_token_is_cancelled(child), 1);
   uva_token_free(child);
