@@ -42,15 +42,15 @@ START_TEST(first_ok_skips_failures) {
   int st[4];
   uva_value_t v;
 
-  fs[0] = job(&j[0], loop, 2, UV_ECONNREFUSED); /* first to settle: fails */
-  fs[1] = job(&j[1], loop, 40, 0);
-  fs[2] = job(&j[2], loop, 10, 0); /* first success */
+  fs[0] = job(&j[0], loop, 1, UV_ECONNREFUSED); /* first to settle: fails */
+  fs[1] = job(&j[1], loop, 2000, 0);
+  fs[2] = job(&j[2], loop, 100, 0); /* first success */
   fs[3] = uva_failed(loop, UV_EHOSTUNREACH);
   ck_assert_int_eq(
       uva_block_on(loop, uva_first_ok(loop, fs, 4, &win, st), &v), 0);
   ck_assert_uint_eq(v.u64, 2);
   ck_assert_int_eq(win.status, 0);
-  ck_assert_uint_eq(win.value.u64, 10);
+  ck_assert_uint_eq(win.value.u64, 100);
   ck_assert_int_eq(st[0], UV_ECONNREFUSED);
   ck_assert_int_eq(st[1], UV_ECANCELED);
   ck_assert_int_eq(st[2], 0);
@@ -67,9 +67,9 @@ START_TEST(first_ok_all_fail) {
   uva_result_t win;
   int st[3];
 
-  fs[0] = job(&j[0], loop, 20, UV_ETIMEDOUT);
+  fs[0] = job(&j[0], loop, 100, UV_ETIMEDOUT);
   fs[1] = job(&j[1], loop, 1, UV_ECONNREFUSED);
-  fs[2] = job(&j[2], loop, 40, UV_EPIPE); /* last to fail */
+  fs[2] = job(&j[2], loop, 300, UV_EPIPE); /* last to fail */
   ck_assert_int_eq(
       uva_block_on(loop, uva_first_ok(loop, fs, 3, &win, st), NULL), UV_EPIPE);
   ck_assert_int_eq(st[0], UV_ETIMEDOUT);

@@ -45,9 +45,9 @@ START_TEST(group_join_next_in_finish_order) {
 
   frees = 0;
   ck_assert_int_eq(uva_group_new(loop, &g), 0);
-  job_init(&j[0], loop, 60, 0);
+  job_init(&j[0], loop, 300, 0);
   job_init(&j[1], loop, 5, 0);
-  job_init(&j[2], loop, 30, UV_EPIPE);
+  job_init(&j[2], loop, 100, UV_EPIPE);
   for (i = 0; i < 3; i++)
     ck_assert_int_eq(uva_group_spawn(g, job_body, &j[i], NULL, &ids[i]), 0);
   ck_assert_uint_eq(ids[0], 1);
@@ -63,7 +63,7 @@ START_TEST(group_join_next_in_finish_order) {
       ck_assert_int_eq(r.status, UV_EPIPE);
     } else {
       ck_assert_int_eq(r.status, 0);
-      ck_assert_uint_eq(*(uint64_t *)r.value.ptr, i == 0 ? 5 : 60);
+      ck_assert_uint_eq(*(uint64_t *)r.value.ptr, i == 0 ? 5 : 300);
       uva_result_free(&r);
     }
     ck_assert_uint_eq(uva_group_len(g), 2 - (size_t)i);

@@ -98,7 +98,9 @@ START_TEST(interval_cancel_safe) {
   uint64_t d0;
   then_rec rec;
 
-  ck_assert_int_eq(uva_interval_new(loop, 50, UVA_TICK_BURST, &iv), 0);
+  /* a long period, so that each step below happens before the deadline
+   * even under valgrind */
+  ck_assert_int_eq(uva_interval_new(loop, 400, UVA_TICK_BURST, &iv), 0);
   d0 = tick(loop, iv);
   /* times out while waiting */
   ck_assert_int_eq(uva_block_on(loop, uva_timeout(uva_interval_tick(iv), 5),
@@ -118,11 +120,11 @@ START_TEST(interval_cancel_safe) {
   fs[0] = uva_interval_tick(iv);
   fs[1] = uva_sleep(loop, 5000);
   ck_assert_int_eq(
-      uva_block_on(loop, uva_timeout(uva_join(loop, fs, 2, res), 80), NULL),
+      uva_block_on(loop, uva_timeout(uva_join(loop, fs, 2, res), 800), NULL),
       UV_ETIMEDOUT);
-  /* the tick of d0 + 50 ms is still there, at once */
-  ck_assert_uint_eq(tick(loop, iv), d0 + 50 * MS);
-  ck_assert_uint_eq(tick(loop, iv), d0 + 100 * MS);
+  /* the tick of d0 + 400 ms is still there, at once */
+  ck_assert_uint_eq(tick(loop, iv), d0 + 400 * MS);
+  ck_assert_uint_eq(tick(loop, iv), d0 + 800 * MS);
   uva_interval_free(iv);
   LOOP_CLOSE(loop);
 }
@@ -135,13 +137,13 @@ START_TEST(interval_busy_free_reset) {
   uint64_t d0, before;
 
   memset(&a, 0, sizeof(a));
-  ck_assert_int_eq(uva_interval_new(loop, 30, UVA_TICK_BURST, &iv), 0);
+  ck_assert_int_eq(uva_interval_new(loop, 300, UVA_TICK_BURST, &iv), 0);
   d0 = tick(loop, iv);
   /* reset: the next deadline is a period from now */
   ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 10), NULL), 0);
   before = uv_hrtime();
   uva_interval_reset(iv);
-  ck_assert_uint_ge(tick(loop, iv), before + 30 * MS);
+  ck_assert_uint_ge(tick(loop, iv), before + 300 * MS);
   ck_assert_uint_gt(before, d0);
   /* one tick waits; a second is refused */
   ck_assert_int_eq(uva_future_then(uva_interval_tick(iv), record, &a), 0);
