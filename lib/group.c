@@ -259,23 +259,32 @@ static void next_start(uva_future_t *f) {
 static void next_take(uva_future_t *f) {
   uva__gwait_t *w = (uva__gwait_t *)f;
   uva__gmem_t *m = w->m;
-  uva_future_t *mf;
 
   if (m == NULL)
     return;
   w->m = NULL;
   w->g->n_held--;
-  mf = m->f;
-  uva__future_take(mf);
-  w->out->status = mf->status;
-  w->out->value = mf->status == 0 ? mf->value : (uva_value_t){0};
-  w->out->free_fn = mf->status == 0 ? mf->free_fn : NULL;
-  if (!(mf->flags & UVA__F_STATIC)) {
-    mf->free_fn = NULL;
-    mf->consumer = UVA__C_DETACHED;
-  }
-  uva__future_destroy(mf);
+  uva__child_take(m->f, w->out);
   uva__obj_free(f->L, m, sizeof(*m));
+}
+
+/* uva_await's fast path: a member has finished, so the join_next completes
+ * and is taken in one step (never settled; f is released). */
+static int next_now(uva_future_t *f, uva_result_t *out) {
+  uva__gwait_t *w = (uva__gwait_t *)f;
+  uva_group_t *g = w->g;
+  uva__gmem_t *m;
+
+  if (g->freed || LIST_EMPTY(&g->done))
+    return UVA_PENDING;
+  m = g->done.next;
+  LIST_REMOVE(m);
+  g->n_done--;
+  out->value.u64 = m->id;
+  uva__child_take(m->f, w->out);
+  uva__obj_free(f->L, m, sizeof(*m));
+  gwait_release(f);
+  return 0;
 }
 
 /* Dropped untaken: the member goes back to the front of the queue. */
@@ -304,6 +313,7 @@ static const uva__ops_t next_ops = {
     .start = next_start,
     .take = next_take,
     .undo = next_undo,
+    .now = next_now,
 };
 
 static const uva__ops_t wait_ops = {

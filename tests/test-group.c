@@ -409,6 +409,58 @@ START_TEST(group_bad_input) {
 }
 END_TEST
 
+/* A task collecting results with uva_await: members that finished already
+ * are taken at once (no wait), the others as they finish. */
+typedef struct {
+  uva_group_t *g;
+  uv_loop_t *loop;
+  uint64_t sum;
+  int n;
+} collect_t;
+
+static int collect_body(void *arg, uva_result_t *result) {
+  collect_t *c = arg;
+  uva_result_t r;
+  uva_value_t v;
+  int err;
+
+  (void)result;
+  while ((err = uva_await(uva_group_join_next(c->g, &r), &v)) == 0) {
+    ck_assert_int_eq(r.status, 0);
+    c->sum += *(uint64_t *)r.value.ptr;
+    uva_result_free(&r);
+    c->n++;
+  }
+  return err == UV_EOF ? 0 : err;
+}
+
+START_TEST(group_collect_in_task) {
+  LOOP_INIT(loop);
+  collect_t c;
+  job_t j[6];
+  int i;
+
+  frees = 0;
+  memset(&c, 0, sizeof(c));
+  c.loop = loop;
+  ck_assert_int_eq(uva_group_new(loop, &c.g), 0);
+  for (i = 0; i < 6; i++) {
+    job_init(&j[i], loop, i < 3 ? 0 : (uint64_t)(10 * i), 0);
+    ck_assert_int_eq(uva_group_spawn(c.g, job_body, &j[i], NULL, NULL), 0);
+  }
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 5), NULL), 0);
+  ck_assert_uint_eq(uva_group_running(c.g), 3); /* three wait in the group */
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, collect_body, &c), NULL),
+                   0);
+  ck_assert_int_eq(c.n, 6);
+  ck_assert_uint_eq(c.sum, 30 + 40 + 50);
+  ck_assert_int_eq(frees, 6);
+  ck_assert_uint_eq(uva_group_len(c.g), 0);
+  uva_group_free(c.g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("group");
   TCase *tc = tcase_create("group");
@@ -423,6 +475,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, group_token_and_detach);
   tcase_add_test(tc, group_add_futures);
   tcase_add_test(tc, group_bad_input);
+  tcase_add_test(tc, group_collect_in_task);
   suite_add_tcase(s, tc);
   return s;
 }
