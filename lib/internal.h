@@ -432,12 +432,12 @@ uint64_t uva__timer_ms(uv_loop_t *loop, uint64_t deadline);
 /* ---- cancellation tokens (token.c) -------------------------------------- */
 
 /* Something a token cancels: a uva_token_cancelled waiter, a bound future,
- * a group, a child token.  Linked on the token's list through pprev (NULL
- * while not linked). */
+ * a group, a child token.  Linked on the token's circular list in the
+ * order of linking (next NULL while not linked). */
 typedef struct uva__tlink_s uva__tlink_t;
 struct uva__tlink_s {
   uva__tlink_t *next;
-  uva__tlink_t **pprev;
+  uva__tlink_t *prev;
   void (*cb)(uva__tlink_t *l);   /* the token was cancelled (l unlinked) */
   void (*gone)(uva__tlink_t *l); /* the token was freed (l unlinked); may be
                                     NULL */

@@ -14,7 +14,8 @@ struct uva_token_s {
   int propagated;       /* loop thread: the effects have run */
   int refd;             /* async referenced: waiters wait */
   size_t waiters;       /* pending uva_token_cancelled futures */
-  uva__tlink_t *links;  /* what a cancel reaches */
+  uva__tlink_t links;   /* what a cancel reaches (a sentinel), oldest
+                          first */
   uva__tlink_t as_child; /* on the parent's list */
 };
 
@@ -23,22 +24,25 @@ struct uva_token_s {
 int uva__token_listen(uva_token_t *tok, uva__tlink_t *l) {
   if (tok->propagated)
     return 1;
-  l->next = tok->links;
-  if (l->next != NULL)
-    l->next->pprev = &l->next;
-  l->pprev = &tok->links;
-  tok->links = l;
+  l->next = &tok->links;
+  l->prev = tok->links.prev;
+  l->prev->next = l;
+  tok->links.prev = l;
   return 0;
 }
 
 void uva__token_unlisten(uva__tlink_t *l) {
-  if (l->pprev == NULL)
+  if (l->next == NULL)
     return;
-  *l->pprev = l->next;
-  if (l->next != NULL)
-    l->next->pprev = l->pprev;
+  l->prev->next = l->next;
+  l->next->prev = l->prev;
   l->next = NULL;
-  l->pprev = NULL;
+  l->prev = NULL;
+}
+
+/* The oldest listener still linked, or NULL. */
+static uva__tlink_t *first_link(uva_token_t *tok) {
+  return tok->links.next != &tok->links ? tok->links.next : NULL;
 }
 
 uva__loop_t *uva__token_loop(const uva_token_t *tok) { return tok->L; }
@@ -65,7 +69,7 @@ static void propagate(uva_token_t *tok) {
     return;
   atomic_store_explicit(&tok->cancelled, 1, memory_order_release);
   tok->propagated = 1;
-  while ((l = tok->links) != NULL) {
+  while ((l = first_link(tok)) != NULL) {
     uva__token_unlisten(l);
     l->cb(l);
   }
@@ -112,6 +116,7 @@ static int token_make(uv_loop_t *loop, uva_token_t **out) {
   }
   uv_unref((uv_handle_t *)&tok->async);
   L->handles++;
+  tok->links.next = tok->links.prev = &tok->links;
   tok->as_child.cb = child_cancel_cb;
   *out = tok;
   return 0;
@@ -178,7 +183,7 @@ void uva_token_free(uva_token_t *tok) {
   if (tok == NULL)
     return;
   uva__token_unlisten(&tok->as_child);
-  while ((l = tok->links) != NULL) {
+  while ((l = first_link(tok)) != NULL) {
     uva__token_unlisten(l);
     if (l->gone != NULL)
       l->gone(l);
@@ -247,7 +252,7 @@ uva_future_t *uva_token_cancelled(uva_token_t *tok) {
     return uva__failed(tok->L, UV_ENOMEM);
   w->link.cb = twait_cb;
   w->link.gone = twait_gone;
-  w->link.pprev = NULL;
+  w->link.next = w->link.prev = NULL;
   if (uva__token_listen(tok, &w->link) != 0) {
     uva__rq_push(tok->L, &w->base);
     return &w->base;
@@ -346,7 +351,7 @@ uva_future_t *uva_token_bind(uva_token_t *tok, uva_future_t *f) {
   b->child = f;
   b->link.cb = bind_token_cb;
   b->link.gone = NULL;
-  b->link.pprev = NULL;
+  b->link.next = b->link.prev = NULL;
   if (f->flags & UVA__F_LAZY)
     b->base.flags |= UVA__F_LAZY;
   uva__future_adopt(&b->base, f, 0);

@@ -57,6 +57,35 @@ START_TEST(token_waiter_cancel_and_free) {
 }
 END_TEST
 
+static int fifo[4], nfifo;
+
+static void fifo_cb(int status, uva_value_t value, void *data) {
+  (void)value;
+  ck_assert_int_eq(status, 0);
+  fifo[nfifo++] = (int)(intptr_t)data;
+}
+
+/* Waiters are woken in the order they began to wait. */
+START_TEST(token_waiters_fifo) {
+  LOOP_INIT(loop);
+  uva_token_t *tok;
+  intptr_t i;
+
+  nfifo = 0;
+  ck_assert_int_eq(uva_token_new(loop, &tok), 0);
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(
+        uva_future_then(uva_token_cancelled(tok), fifo_cb, (void *)i), 0);
+  uva_token_cancel(tok);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(nfifo, 4);
+  for (i = 0; i < 4; i++)
+    ck_assert_int_eq(fifo[i], (int)i);
+  uva_token_free(tok);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 START_TEST(token_children) {
   LOOP_INIT(loop);
   uva_token_t *p, *c1, *c2, *gc, *late;
@@ -336,6 +365,7 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, token_cancel_settles_waiters);
   tcase_add_test(tc, token_waiter_cancel_and_free);
+  tcase_add_test(tc, token_waiters_fifo);
   tcase_add_test(tc, token_children);
   tcase_add_test(tc, token_parent_freed_first);
   tcase_add_test(tc, token_bad_input);
