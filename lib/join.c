@@ -262,25 +262,29 @@ static void select_settle(uva__comb_t *c) {
   uva__settle(&c->base, 0, v, NULL);
 }
 
+/* child, at index, wins: the others are let go of. */
+static void select_win(uva__comb_t *c, uva_future_t *child, size_t index) {
+  c->children[index] = NULL; /* held apart from the losers */
+  comb_drop_children(c);
+  c->children[index] = child;
+  c->win = index;
+  c->won = 1;
+}
+
 static void select_child(uva_future_t *parent, uva_future_t *child,
                          size_t index) {
   uva__comb_t *c = (uva__comb_t *)parent;
 
   if (c->dropping)
     return;
-  c->children[index] = NULL; /* held apart from the losers */
-  comb_drop_children(c);
-  c->children[index] = child;
-  c->win = index;
-  c->won = 1;
+  select_win(c, child, index);
   if (!c->starting)
     select_settle(c);
 }
 
-/* Starts the children in order until one settles: the later ones never
+/* Starts the children in order until one has won: the later ones never
  * start, so they have had no effect. */
-static void select_start(uva_future_t *f) {
-  uva__comb_t *c = (uva__comb_t *)f;
+static void start_until_won(uva__comb_t *c) {
   size_t i;
 
   c->starting = 1;
@@ -288,6 +292,12 @@ static void select_start(uva_future_t *f) {
     if (c->children[i] != NULL)
       uva__future_start(c->children[i]);
   c->starting = 0;
+}
+
+static void select_start(uva_future_t *f) {
+  uva__comb_t *c = (uva__comb_t *)f;
+
+  start_until_won(c);
   if (c->won && c->base.state == UVA__PENDING)
     select_settle(c);
 }
@@ -409,11 +419,7 @@ static void first_ok_child(uva_future_t *parent, uva_future_t *child,
   if (c->statuses != NULL)
     c->statuses[index] = child->status;
   if (child->status == 0) {
-    c->children[index] = NULL; /* held apart from the losers */
-    comb_drop_children(c);
-    c->children[index] = child;
-    c->win = index;
-    c->won = 1;
+    select_win(c, child, index);
   } else {
     c->last_err = child->status;
     c->children[index] = NULL;
@@ -427,13 +433,8 @@ static void first_ok_child(uva_future_t *parent, uva_future_t *child,
 /* Starts the children in order until one succeeds. */
 static void first_ok_start(uva_future_t *f) {
   uva__comb_t *c = (uva__comb_t *)f;
-  size_t i;
 
-  c->starting = 1;
-  for (i = 0; i < c->n && !c->won; i++)
-    if (c->children[i] != NULL)
-      uva__future_start(c->children[i]);
-  c->starting = 0;
+  start_until_won(c);
   first_ok_settle(c);
 }
 
