@@ -238,6 +238,38 @@ START_TEST(group_join_next_exactly_once) {
 }
 END_TEST
 
+/* A join_next holding a finished member when the group is freed: dropped
+ * later, untaken, it frees the member's result. */
+START_TEST(group_free_while_result_held) {
+  LOOP_INIT(loop);
+  uva_group_t *g;
+  job_t j;
+  uva_result_t r, res[2];
+  uva_future_t *fs[2];
+  then_rec rec;
+
+  frees = 0;
+  memset(&rec, 0, sizeof(rec));
+  ck_assert_int_eq(uva_group_new(loop, &g), 0);
+  job_init(&j, loop, 1, 0);
+  ck_assert_int_eq(uva_group_spawn(g, job_body, &j, NULL, NULL), 0);
+  fs[0] = uva_group_join_next(g, &r);
+  fs[1] = uva_sleep(loop, 5000);
+  ck_assert_int_eq(uva_future_then(uva_timeout(uva_join(loop, fs, 2, res), 300),
+                                   record, &rec),
+                   0);
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 100), NULL), 0);
+  ck_assert_uint_eq(uva_group_len(g), 1); /* held by the join_next */
+  uva_group_free(g);
+  ck_assert_int_eq(frees, 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(rec.calls, 1);
+  ck_assert_int_eq(rec.status, UV_ETIMEDOUT);
+  ck_assert_int_eq(frees, 1);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* Waiting join_nexts are served in order; with nothing left to run, the
  * extra ones get UV_EOF. */
 static void rec_next(int status, uva_value_t value, void *data) {
@@ -476,6 +508,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, group_add_futures);
   tcase_add_test(tc, group_bad_input);
   tcase_add_test(tc, group_collect_in_task);
+  tcase_add_test(tc, group_free_while_result_held);
   suite_add_tcase(s, tc);
   return s;
 }
