@@ -493,6 +493,108 @@ START_TEST(group_collect_in_task) {
 }
 END_TEST
 
+/* Many members finishing while join_nexts keep losing selects, timing out
+ * and being cancelled: every result comes out exactly once. */
+#define STRESS_N 300
+
+static int id_body(void *arg, uva_result_t *result) {
+  job_t *j = arg;
+  int err = uva_await(uva_sleep(j->loop, j->ms), NULL);
+  if (err != 0)
+    return err;
+  result->value.ptr = malloc(sizeof(uint64_t));
+  *(uint64_t *)result->value.ptr = (uint64_t)j->ret;
+  result->free_fn = count_free;
+  return 0;
+}
+
+typedef struct {
+  uva_group_t *g;
+  uv_loop_t *loop;
+  unsigned char seen[STRESS_N];
+  int got, lost_rounds;
+} stress_t;
+
+static int stress_body(void *arg, uva_result_t *result) {
+  stress_t *st = arg;
+  unsigned seed = 12345;
+  (void)result;
+
+  while (st->got < STRESS_N) {
+    uva_result_t r, win;
+    uva_future_t *fs[2], *f;
+    uva_value_t v;
+    int err, kind;
+    seed = seed * 1103515245u + 12345u;
+    kind = (int)((seed >> 16) % 4);
+    r.status = UVA_PENDING;
+    if (kind == 0) { /* plain */
+      err = uva_await(uva_group_join_next(st->g, &r), &v);
+    } else if (kind == 1) { /* races a zero sleep */
+      fs[0] = uva_sleep(st->loop, 0);
+      fs[1] = uva_group_join_next(st->g, &r);
+      err = uva_await(uva_select(st->loop, fs, 2, &win), &v);
+      if (err == 0 && v.u64 == 0) {
+        st->lost_rounds++;
+        continue;
+      }
+      err = win.status;
+    } else if (kind == 2) { /* a zero timeout */
+      err = uva_await(uva_timeout(uva_group_join_next(st->g, &r), 0), &v);
+      if (err == UV_ETIMEDOUT) {
+        st->lost_rounds++;
+        continue;
+      }
+    } else { /* completes inside a join dropped by a timeout */
+      uva_result_t res[2];
+      fs[0] = uva_group_join_next(st->g, &r);
+      fs[1] = uva_sleep(st->loop, 5000);
+      f = uva_timeout(uva_join(st->loop, fs, 2, res), 1);
+      ck_assert_int_eq(uva_await(f, NULL), UV_ETIMEDOUT);
+      st->lost_rounds++;
+      continue;
+    }
+    ck_assert_int_eq(err, 0);
+    ck_assert_int_eq(r.status, 0);
+    {
+      uint64_t k = *(uint64_t *)r.value.ptr;
+      ck_assert_uint_lt(k, STRESS_N);
+      ck_assert_int_eq(st->seen[k], 0);
+      st->seen[k] = 1;
+    }
+    uva_result_free(&r);
+    st->got++;
+  }
+  return 0;
+}
+
+START_TEST(group_join_next_stress) {
+  LOOP_INIT(loop);
+  static job_t j[STRESS_N];
+  static stress_t st;
+  uva_result_t r;
+  int i;
+
+  frees = 0;
+  memset(&st, 0, sizeof(st));
+  st.loop = loop;
+  ck_assert_int_eq(uva_group_new(loop, &st.g), 0);
+  for (i = 0; i < STRESS_N; i++) {
+    job_init(&j[i], loop, (uint64_t)(i % 7), i);
+    ck_assert_int_eq(uva_group_spawn(st.g, id_body, &j[i], NULL, NULL), 0);
+  }
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, stress_body, &st), NULL),
+                   0);
+  ck_assert_int_eq(st.got, STRESS_N);
+  ck_assert_int_gt(st.lost_rounds, 0);
+  ck_assert_int_eq(frees, STRESS_N);
+  ck_assert_int_eq(uva_block_on(loop, uva_group_join_next(st.g, &r), NULL),
+                   UV_EOF);
+  uva_group_free(st.g);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("group");
   TCase *tc = tcase_create("group");
@@ -509,6 +611,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, group_bad_input);
   tcase_add_test(tc, group_collect_in_task);
   tcase_add_test(tc, group_free_while_result_held);
+  tcase_add_test(tc, group_join_next_stress);
   suite_add_tcase(s, tc);
   return s;
 }
