@@ -207,6 +207,67 @@ START_TEST(interval_in_task) {
 }
 END_TEST
 
+/* Ticks that keep losing selects and timing out: every tick taken is the
+ * one after the previous taken tick (BURST keeps the grid), none lost,
+ * none twice. */
+static int tick_stress_body(void *arg, uva_result_t *result) {
+  uva_interval_t *iv = arg;
+  uv_loop_t *loop = uva_current_loop();
+  uint64_t prev = 0;
+  unsigned seed = 99;
+  int taken = 0, lost = 0;
+
+  while (taken < 60) {
+    uva_future_t *fs[2];
+    uva_result_t win;
+    uva_value_t v;
+    int err, kind;
+    seed = seed * 1103515245u + 12345u;
+    kind = (int)((seed >> 16) % 3);
+    if (kind == 0) {
+      err = uva_await(uva_interval_tick(iv), &v);
+    } else if (kind == 1) {
+      fs[0] = uva_sleep(loop, 0);
+      fs[1] = uva_interval_tick(iv);
+      err = uva_await(uva_select(loop, fs, 2, &win), &v);
+      if (err == 0 && v.u64 == 0) {
+        lost++;
+        continue;
+      }
+      v = win.value;
+      err = win.status;
+    } else {
+      err = uva_await(uva_timeout(uva_interval_tick(iv), 1), &v);
+      if (err == UV_ETIMEDOUT) {
+        lost++;
+        continue;
+      }
+    }
+    ck_assert_int_eq(err, 0);
+    if (taken > 0)
+      ck_assert_uint_eq(v.u64, prev + 2 * MS);
+    prev = v.u64;
+    taken++;
+  }
+  ck_assert_int_gt(lost, 0);
+  result->value.u64 = (uint64_t)taken;
+  return 0;
+}
+
+START_TEST(interval_no_tick_lost) {
+  LOOP_INIT(loop);
+  uva_interval_t *iv;
+  uva_value_t v;
+
+  ck_assert_int_eq(uva_interval_new(loop, 2, UVA_TICK_BURST, &iv), 0);
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn(loop, tick_stress_body, iv), &v), 0);
+  ck_assert_uint_eq(v.u64, 60);
+  uva_interval_free(iv);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("interval");
   TCase *tc = tcase_create("interval");
@@ -219,6 +280,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, interval_busy_free_reset);
   tcase_add_test(tc, interval_bad_input);
   tcase_add_test(tc, interval_in_task);
+  tcase_add_test(tc, interval_no_tick_lost);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -359,6 +359,58 @@ START_TEST(token_cancel_from_signal_handler) {
 }
 END_TEST
 
+/* Threads race to cancel many tokens (cancel and cancel_async) while
+ * their waiters wait on the loop: each token's effects run once. */
+#define RACE_TOKENS 64
+#define RACE_THREADS 4
+
+static uva_token_t *race_tok[RACE_TOKENS];
+
+static void race_thread(void *arg) {
+  intptr_t k = (intptr_t)arg;
+  int i;
+  for (i = 0; i < RACE_TOKENS; i++) {
+    int t = (int)((i * 7 + k * 13) % RACE_TOKENS);
+    if (k % 2)
+      uva_token_cancel(race_tok[t]);
+    else
+      uva_token_cancel_async(race_tok[t]);
+    (void)uva_token_is_cancelled(race_tok[t]);
+  }
+}
+
+START_TEST(token_cancel_race) {
+  LOOP_INIT(loop);
+  uva_token_t *child[RACE_TOKENS];
+  uva_future_t *w[2 * RACE_TOKENS];
+  uva_result_t res[2 * RACE_TOKENS];
+  uv_thread_t th[RACE_THREADS];
+  intptr_t k;
+  int i;
+
+  for (i = 0; i < RACE_TOKENS; i++) {
+    ck_assert_int_eq(uva_token_new(loop, &race_tok[i]), 0);
+    ck_assert_int_eq(uva_token_child(race_tok[i], &child[i]), 0);
+    w[2 * i] = uva_token_cancelled(race_tok[i]);
+    w[2 * i + 1] = uva_token_cancelled(child[i]);
+  }
+  for (k = 0; k < RACE_THREADS; k++)
+    ck_assert_int_eq(uv_thread_create(&th[k], race_thread, (void *)k), 0);
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_join(loop, w, 2 * RACE_TOKENS, res), NULL), 0);
+  for (k = 0; k < RACE_THREADS; k++)
+    ck_assert_int_eq(uv_thread_join(&th[k]), 0);
+  for (i = 0; i < 2 * RACE_TOKENS; i++)
+    ck_assert_int_eq(res[i].status, 0);
+  for (i = 0; i < RACE_TOKENS; i++) {
+    ck_assert_int_eq(uva_token_is_cancelled(child[i]), 1);
+    uva_token_free(child[i]);
+    uva_token_free(race_tok[i]);
+  }
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("token");
   TCase *tc = tcase_create("token");
@@ -374,6 +426,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, token_bind_exactly_once);
   tcase_add_test(tc, token_cancel_from_thread);
   tcase_add_test(tc, token_cancel_from_signal_handler);
+  tcase_add_test(tc, token_cancel_race);
   suite_add_tcase(s, tc);
   return s;
 }
