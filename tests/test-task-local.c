@@ -69,6 +69,30 @@ START_TEST(task_local_values) {
 }
 END_TEST
 
+static int freed_body(void *arg, uva_result_t *result) {
+  (void)result;
+  ck_assert_int_eq(uva_task_local_set(&key_b, test_strdup("f"), dtor_b), 0);
+  return uva_await(uva_sleep(arg, 10000), NULL);
+}
+
+/* A task whose join future is freed is cancelled: its values go when its
+ * body returns. */
+START_TEST(task_local_join_freed) {
+  LOOP_INIT(loop);
+  uva_future_t *t;
+
+  norder = 0;
+  t = uva_spawn(loop, freed_body, loop);
+  ck_assert_int_eq(uva_block_on(loop, uva_sleep(loop, 2), NULL), 0);
+  ck_assert_int_eq(norder, 0);
+  uva_future_free(t);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(norder, 1);
+  ck_assert_int_eq(order[0], 2);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 START_TEST(task_local_outside_task) {
   ck_assert_int_eq(uva_task_local_set(&key_a, &key_a, NULL), UV_EINVAL);
   ck_assert_ptr_null(uva_task_local_get(&key_a));
@@ -95,6 +119,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("task-local");
   TCase *tc = tcase_create("task-local");
   tcase_add_test(tc, task_local_values);
+  tcase_add_test(tc, task_local_join_freed);
   tcase_add_test(tc, task_local_outside_task);
   tcase_add_test(tc, task_local_bad_input);
   suite_add_tcase(s, tc);
