@@ -43,8 +43,10 @@ typedef int (*uva_map_fn)(void *data, uva_result_t *r);
  *  a result dropped untaken (that is given back as f's own would be, so
  *  the map is as cancel safe as f).  Until then the future reports f's own
  *  status (uva_future_status).  It is lazy if f is.  Cancelling it cancels
- *  f; it settles once f has.  Fails with UV_EINVAL if f or fn is NULL or f
- *  already has a consumer; UV_ENOMEM without memory (f is freed). */
+ *  f; it settles once f has.  An f that failed without a loop (UV_EINVAL or
+ *  UV_ENOMEM before it could be made) is returned as it is.  Fails with
+ *  UV_EINVAL if f is NULL, fn is NULL (f is freed) or f already has a
+ *  consumer (f is left alone); UV_ENOMEM without memory (f is freed). */
 UVA_EXTERN uva_future_t *uva_future_map(uva_future_t *f, uva_map_fn fn,
                                         void *data);
 
@@ -65,9 +67,8 @@ typedef uva_future_t *(*uva_and_then_fn)(void *data, uva_value_t value,
  *  future's result is held until the chain's is taken, and given back if
  *  the chain is dropped untaken.  Cancelling the chain cancels the future it
  *  waits for.  If fn returns a future that already has a consumer or
- *  belongs to another loop, the chain fails with UV_EINVAL.  Fails with
- *  UV_EINVAL if f or fn is NULL or f already has a consumer; UV_ENOMEM
- *  without memory (f is freed). */
+ *  belongs to another loop, the chain fails with UV_EINVAL.  Fails as
+ *  uva_future_map does. */
 UVA_EXTERN uva_future_t *uva_future_and_then(uva_future_t *f,
                                              uva_and_then_fn fn, void *data);
 

@@ -84,9 +84,10 @@ UVA_EXTERN uva_future_t *uva_token_cancelled(uva_token_t *tok);
  *  holds f's result until its own is taken (dropped untaken, f is dropped
  *  untaken and gives back what it took), as uva_timeout does.  Cancelling
  *  or freeing it cancels f.  A token freed first lets f run on unbound.
- *  Fails with UV_EINVAL if tok or f is NULL, f belongs to another loop or
- *  already has a consumer; UV_ENOMEM without memory (f is freed).  Loop
- *  thread only. */
+ *  An f that has already settled is returned as it is.  Fails with
+ *  UV_EINVAL if tok or f is NULL or f belongs to another loop (f is freed),
+ *  or f already has a consumer (f is left alone); UV_ENOMEM without memory
+ *  (f is freed).  Loop thread only. */
 UVA_EXTERN uva_future_t *uva_token_bind(uva_token_t *tok, uva_future_t *f);
 
 /** Frees tok: its waiting uva_token_cancelled futures settle with
