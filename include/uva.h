@@ -59,5 +59,10 @@
 #include "uva/signal.h"
 #include "uva/process.h"
 #include "uva/asyncfd.h"
+#include "uva/token.h"
+#include "uva/group.h"
+#include "uva/interval.h"
+#include "uva/combinators.h"
+#include "uva/task_local.h"
 
 #endif /* UVA_H */

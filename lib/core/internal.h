@@ -170,6 +170,20 @@ void uva__future_release_held(uva_future_t *f, size_t size);
 
 extern const uva__ops_t uva__plain_ops;
 
+/* Combinator children (join.c).  uva__child_drop lets go of a child: a
+ * pending one is cancelled (and destroyed when it settles), a settled one
+ * is destroyed untaken (it gives back what it took).  uva__child_take takes
+ * a settled child's result into r (the value is r's now) and destroys the
+ * child. */
+void uva__child_drop(uva_future_t *child);
+void uva__child_take(uva_future_t *child, uva_result_t *r);
+/* For a future f that holds one child in *slot (combinators.c):
+ * uva__hold_take moves the settled child's result into f's own status,
+ * value and free function (a take hook); uva__hold_drop lets go of the
+ * child (an undo or release hook).  Both do nothing when *slot is NULL. */
+void uva__hold_take(uva_future_t *f, uva_future_t **slot);
+void uva__hold_drop(uva_future_t **slot);
+
 /* ---- per-loop state (loop.c) -------------------------------------------- */
 
 /* A node on the loop's cross-thread inbox (channels and wakers). */
@@ -382,9 +396,14 @@ struct uva__stack_s {
   void *arg;
   uva_task_fn fn;
   uva_future_t *awaiting; /* what the task is suspended on */
+  void *locals;           /* task-local values (task_local.c) */
   uva__stack_t *live_prev; /* L->live_stacks, while in use */
   uva__stack_t *live_next;
 };
+
+/* Runs the destructors of the task-local values of the task on s
+ * (task_local.c); task.c calls it when the body has returned. */
+void uva__task_locals_drop(uva__stack_t *s);
 
 uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size);
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s);

@@ -78,6 +78,7 @@ static void task_bind(uva__task_t *t, uva__stack_t *s) {
   s->fn = (uva_task_fn)(uintptr_t)f->free_fn;
   s->arg = f->value.ptr;
   s->awaiting = NULL;
+  s->locals = NULL;
   f->value.ptr = s;
   f->free_fn = NULL;
   f->status = 0;
@@ -125,6 +126,8 @@ static void task_entry(uva__stack_t *s) {
     r.value.u64 = 0;
     r.free_fn = NULL;
     status = s->fn(s->arg, &r);
+    if (s->locals != NULL)
+      uva__task_locals_drop(s);
     if (status > 0)
       status = UV_EINVAL; /* a body returns 0 or a negative error */
     if ((t->base.flags & UVA__F_CANCEL) || status != 0) {
