@@ -14,6 +14,17 @@
  * nothing.  In a uva_select over channel operations exactly one of them
  * takes effect.
  *
+ * Order.  Messages are received in the order they went in (waiting senders
+ * go in the order they began to wait), with one exception that exactly
+ * once requires: while a completed receive holds (reserves) a message, other
+ * receives take the ones behind it, and if the holder is then dropped its
+ * message goes back in its place, ahead of the rest.  So a receiver can get
+ * a message older than one it already has only when that older one was
+ * held meanwhile by a receive in a join, select or timeout (or a future
+ * awaited by uva_block_on) whose result was dropped.  A task that receives
+ * with uva_await, uva_chan_recv_wait or a then callback holds nothing: it
+ * takes its message at once.
+ *
  * Exact capacity: the channel never holds more than capacity messages,
  * counting those reserved by completed receives not yet taken, whoever
  * sends (tasks, callbacks, other threads).
