@@ -692,5 +692,8 @@ UVA_EXTERN int uva_replace_allocator(void *(*malloc_fn)(size_t),
 #include "uva/signal.h"
 #include "uva/process.h"
 #include "uva/asyncfd.h"
+#include "uva/sync.h"
+#include "uva/watch.h"
+#include "uva/oneshot.h"
 
 #endif /* UVA_H */

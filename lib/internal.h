@@ -410,6 +410,75 @@ uint64_t uva__deadline(uint64_t ms);
  * checks uv_hrtime() and starts it again for the rest. */
 uint64_t uva__timer_ms(uv_loop_t *loop, uint64_t deadline);
 
+/* ---- sync primitives (waitq.c) ------------------------------------------ */
+
+/* A FIFO of waiting futures, linked through next. */
+typedef struct {
+  uva_future_t *head, *tail;
+} uva__waitq_t;
+
+void uva__waitq_push(uva__waitq_t *q, uva_future_t *f);
+uva_future_t *uva__waitq_pop(uva__waitq_t *q);
+/* Takes f off q; returns 1 if it was there. */
+int uva__waitq_remove(uva__waitq_t *q, uva_future_t *f);
+
+/* What every sync object starts with: its loop, its memory, and the
+ * references that keep it (the caller's handle until freed, and each
+ * future made on it).  Loop thread only. */
+typedef struct {
+  uva__loop_t *L;
+  size_t refs;
+  size_t size;    /* of the whole object */
+  uint8_t dead;   /* freed by its owner: only futures keep it */
+  uint8_t strong; /* holds a remote wait (uva__sync_hold) */
+} uva__sync_t;
+
+/* Allocates a sync object of size bytes (zeroed, one reference) on loop's
+ * state.  NULL without memory (or loop NULL). */
+void *uva__sync_new(uv_loop_t *loop, size_t size);
+void uva__sync_unref(uva__sync_t *o);
+/* Holds (want 1) or lets go of (want 0) a remote wait for o's waiters, so
+ * that another thread's call wakes the loop and uv_run stays alive.
+ * Returns 0 or the error of opening the async handle. */
+int uva__sync_hold(uva__sync_t *o, int want);
+
+/* The batch semaphore under Semaphore, Mutex and RwLock: permits handed to
+ * waiting acquires strictly in FIFO order (a large acquire at the head
+ * blocks smaller ones behind it).  Acquires are lazy futures that take
+ * their permits when they settle; one dropped untaken (ops->undo) gives
+ * them back.  With threads set, uva__sem_release_remote may add permits
+ * from any thread (through remote, applied on the loop thread). */
+typedef struct {
+  uva__sync_t o;
+  size_t permits; /* available now (some may be held back for the head) */
+  size_t max;     /* permits may never exceed it */
+  uva__waitq_t waiters;
+  uint8_t closed, serving, again, threads;
+  atomic_size_t remote; /* released by other threads, not yet added */
+  uva__remote_t node;
+} uva__sem_t;
+
+/* Initialises the semaphore part of a new object (from uva__sync_new). */
+void uva__sem_init(uva__sem_t *s, size_t permits, size_t max, int threads);
+/* A lazy future that acquires n permits (value.u64 = n). */
+uva_future_t *uva__sem_acquire(uva__sem_t *s, size_t n);
+/* Inside a task: acquires n permits, without a future when they are free
+ * at once.  0 or an error, as uva_await of uva__sem_acquire. */
+int uva__sem_acquire_wait(uva__sem_t *s, size_t n);
+/* 0, UV_EAGAIN (not enough, or others wait), UV_EPIPE (closed). */
+int uva__sem_try_acquire(uva__sem_t *s, size_t n);
+/* Loop thread: gives n permits back and serves the waiters.  UV_EINVAL if
+ * the count would pass max. */
+int uva__sem_release(uva__sem_t *s, size_t n);
+/* Any thread: adds n permits on the loop's thread soon (s->threads). */
+void uva__sem_release_remote(uva__sem_t *s, size_t n);
+size_t uva__sem_available(uva__sem_t *s);
+/* Fails every waiter (and every later acquire) with UV_EPIPE. */
+void uva__sem_close(uva__sem_t *s);
+/* The owner frees s: waiters settle with UV_ECANCELED, memory goes once
+ * the last future has. */
+void uva__sem_free(uva__sem_t *s);
+
 /* ---- inline fast paths ------------------------------------------------- */
 
 #ifdef UVA__ASAN
