@@ -119,7 +119,8 @@ START_TEST(cancel_and_drop_untaken) {
   ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
   ck_assert_int_eq(norder, 1);
   ck_assert_int_eq(uva_future_cancel(j), 0);
-  ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
+  uv_run(loop, UV_RUN_NOWAIT); /* (a lost notification would hang DEFAULT) */
+  uv_run(loop, UV_RUN_NOWAIT);
   ck_assert_int_eq(jst, UV_ECANCELED);
   ck_assert_int_eq(norder, 2);
   ck_assert_int_eq(order[1], 2);
@@ -132,7 +133,8 @@ START_TEST(cancel_and_drop_untaken) {
   ck_assert_int_eq(uva_notify_one(n), 0);
   ck_assert_int_eq(uva_future_cancel(j), 0);
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
-  ck_assert_int_eq(uva_block_on(loop, uva_notify_notified(n), NULL), 0);
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_timeout(uva_notify_notified(n), 10000), NULL), 0);
   uva_notify_free(n);
   LOOP_CLOSE(loop);
 }
