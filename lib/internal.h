@@ -458,6 +458,12 @@ typedef struct {
   uva__remote_t node;
 } uva__sem_t;
 
+/* On L's thread: at once when L's scheduler runs here (a task or uva
+ * callback of L's), else by comparing thread ids. */
+static inline int uva__on_loop(uva__loop_t *L) {
+  return uva__loop_running() == L || uva__on_loop_thread(L);
+}
+
 /* Initialises the semaphore part of a new object (from uva__sync_new). */
 void uva__sem_init(uva__sem_t *s, size_t permits, size_t max, int threads);
 /* A lazy future that acquires n permits (value.u64 = n). */

@@ -200,7 +200,7 @@ int uva_notify_wait(uva_notify_t *n) {
 int uva_notify_one(uva_notify_t *n) {
   if (n == NULL)
     return UV_EINVAL;
-  if (!uva__on_loop_thread(n->o.L)) {
+  if (!uva__on_loop(n->o.L)) {
     atomic_fetch_add_explicit(&n->remote_one, 1, memory_order_release);
     uva__remote_post(n->o.L, &n->node);
     return 0;
@@ -214,7 +214,7 @@ int uva_notify_one(uva_notify_t *n) {
 int uva_notify_waiters(uva_notify_t *n) {
   if (n == NULL)
     return UV_EINVAL;
-  if (!uva__on_loop_thread(n->o.L)) {
+  if (!uva__on_loop(n->o.L)) {
     atomic_fetch_add_explicit(&n->remote_all, 1, memory_order_release);
     uva__remote_post(n->o.L, &n->node);
     return 0;

@@ -201,7 +201,7 @@ static int complete(uva_oneshot_t *s, int state, uva_value_t v,
     s->state = state;
     s->value = v;
     s->free_fn = fn;
-    here = uva__on_loop_thread(s->L);
+    here = uva__on_loop(s->L);
     if (!here)
       uva__remote_post(s->L, &s->node);
     uv_mutex_unlock(&s->lock);

@@ -44,7 +44,7 @@ int uva_semaphore_release(uva_semaphore_t *s, size_t n) {
     return UV_EINVAL;
   if (n == 0)
     return 0;
-  if (!uva__on_loop_thread(s->sem.o.L)) {
+  if (!uva__on_loop(s->sem.o.L)) {
     uva__sem_release_remote(&s->sem, n);
     return 0;
   }
