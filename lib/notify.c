@@ -1,6 +1,6 @@
 /* tokio::sync::Notify: notify_one (one stored permit when nobody waits) and
  * notify_waiters, callable from any thread.  Calls from other threads add
- * to two atomic counters and post the Notify's node to the loop's inbox;
+ * to an atomic counter and post the Notify's node to the loop's inbox;
  * the loop applies them (fold) before anything else it does with the
  * Notify, so the Notify's state itself is the loop thread's alone. */
 #include "internal.h"
@@ -10,8 +10,10 @@ struct uva_notify_s {
   int permit;           /* one stored notify_one */
   uint64_t gen;         /* notify_waiters calls applied so far */
   uva__waitq_t waiters; /* FIFO */
-  atomic_uint remote_one; /* notify_one calls from threads, not applied */
-  atomic_uint remote_all; /* notify_waiters calls from threads */
+  /* calls from other threads not applied yet: notify_one calls in the
+   * low 32 bits, notify_waiters calls in the high 32 (one word, so the
+   * loop's check is one load) */
+  atomic_uint_least64_t remote;
   uva__remote_t node;
 };
 
@@ -42,22 +44,25 @@ static void hold(uva_notify_t *n) {
   (void)uva__sync_hold(&n->o, n->waiters.head != NULL); /* releases only */
 }
 
-/* Applies what other threads asked for. */
-static void fold(uva_notify_t *n) {
-  unsigned all, one;
+#define ALL_ONE ((uint64_t)1 << 32)
 
-  if (uva__likely(
-          atomic_load_explicit(&n->remote_one, memory_order_relaxed) == 0 &&
-          atomic_load_explicit(&n->remote_all, memory_order_relaxed) == 0))
-    return;
-  all = atomic_exchange_explicit(&n->remote_all, 0, memory_order_acquire);
-  one = atomic_exchange_explicit(&n->remote_one, 0, memory_order_acquire);
-  if (all != 0)
+/* Applies what other threads asked for. */
+static void fold_slow(uva_notify_t *n) {
+  uint64_t r = atomic_exchange_explicit(&n->remote, 0, memory_order_acquire);
+  uint32_t one = (uint32_t)r;
+
+  if ((r >> 32) != 0)
     wake_all(n);
   /* Each wakes one waiter; with none left, they make one permit. */
   while (one-- > 0 && !(n->permit && n->waiters.head == NULL))
     wake_one(n);
   hold(n);
+}
+
+static inline void fold(uva_notify_t *n) {
+  if (uva__unlikely(atomic_load_explicit(&n->remote, memory_order_relaxed) !=
+                    0))
+    fold_slow(n);
 }
 
 static void wake_one(uva_notify_t *n) {
@@ -158,8 +163,7 @@ int uva_notify_new(uv_loop_t *loop, uva_notify_t **out) {
   n = uva__sync_new(loop, sizeof(*n));
   if (n == NULL)
     return UV_ENOMEM;
-  atomic_init(&n->remote_one, 0);
-  atomic_init(&n->remote_all, 0);
+  atomic_init(&n->remote, 0);
   n->node.cb = remote_cb;
   *out = n;
   return 0;
@@ -201,7 +205,7 @@ int uva_notify_one(uva_notify_t *n) {
   if (n == NULL)
     return UV_EINVAL;
   if (!uva__on_loop(n->o.L)) {
-    atomic_fetch_add_explicit(&n->remote_one, 1, memory_order_release);
+    atomic_fetch_add_explicit(&n->remote, 1, memory_order_release);
     uva__remote_post(n->o.L, &n->node);
     return 0;
   }
@@ -215,7 +219,7 @@ int uva_notify_waiters(uva_notify_t *n) {
   if (n == NULL)
     return UV_EINVAL;
   if (!uva__on_loop(n->o.L)) {
-    atomic_fetch_add_explicit(&n->remote_all, 1, memory_order_release);
+    atomic_fetch_add_explicit(&n->remote, ALL_ONE, memory_order_release);
     uva__remote_post(n->o.L, &n->node);
     return 0;
   }
