@@ -15,12 +15,6 @@ typedef struct {
   uint64_t gen;
 } uva__bwait_t;
 
-static void settle_u64(uva_future_t *f, uint64_t u) {
-  uva_value_t v;
-  v.u64 = u;
-  uva__settle(f, 0, v, NULL);
-}
-
 static void bwait_start(uva_future_t *f) {
   uva__bwait_t *w = (uva__bwait_t *)f;
   uva_barrier_t *b = w->b;
@@ -40,11 +34,11 @@ static void bwait_start(uva_future_t *f) {
    * part of an old generation, counting nothing). */
   b->arrived = 0;
   b->gen++;
-  settle_u64(f, 1);
+  uva__settle_u64(f, 1);
   while ((g = b->waiters.head) != NULL &&
          ((uva__bwait_t *)g)->gen < b->gen) {
     uva__waitq_pop(&b->waiters);
-    settle_u64(g, 0);
+    uva__settle_u64(g, 0);
   }
 }
 
@@ -86,29 +80,19 @@ int uva_barrier_new(uv_loop_t *loop, size_t n, uva_barrier_t **out) {
 }
 
 uva_future_t *uva_barrier_wait(uva_barrier_t *b) {
-  uva__bwait_t *w;
+  uva_future_t *f;
 
   if (b == NULL)
     return uva__failed(NULL, UV_EINVAL);
-  w = (uva__bwait_t *)uva__future_alloc(b->o.L, &bwait_ops, sizeof(*w));
-  if (w == NULL)
-    return uva__failed(b->o.L, UV_ENOMEM);
-  w->base.flags |= UVA__F_LAZY;
-  w->b = b;
-  b->o.refs++;
-  return &w->base;
+  f = uva__sync_future(&b->o, &bwait_ops, sizeof(uva__bwait_t));
+  if (f->state == UVA__PENDING)
+    ((uva__bwait_t *)f)->b = b;
+  return f;
 }
 
 void uva_barrier_free(uva_barrier_t *b) {
-  uva_future_t *f;
-
   if (b == NULL || b->o.dead)
     return;
-  b->o.refs++;
-  b->o.dead = 1;
-  while ((f = uva__waitq_pop(&b->waiters)) != NULL)
-    uva__settle_err(f, UV_ECANCELED);
   b->arrived = 0;
-  uva__sync_unref(&b->o);
-  uva__sync_unref(&b->o);
+  uva__sync_free(&b->o, &b->waiters);
 }

@@ -13,25 +13,25 @@ struct uva_broadcast_s {
 };
 
 struct uva_broadcast_rx_s {
-  uva_broadcast_t *b;
-  uint64_t next;         /* sequence number of its next message */
-  uva_future_t *pending; /* its receive, until taken or dropped */
+  uva__rx_t r;   /* r.o is the channel */
+  uint64_t next; /* sequence number of its next message */
 };
 
 typedef struct {
-  uva_future_t base;
-  uva_broadcast_t *b;
-  uva_broadcast_rx_t *rx; /* NULL once rx is freed */
+  uva__rxwait_t w;
   void *out;
   uint64_t seq; /* of the message it got */
 } uva__brecv_t;
+
+#define B(o) ((uva_broadcast_t *)(o))
+#define RX(r) ((uva_broadcast_rx_t *)(r))
 
 /* Copies rx's next message (or the oldest retained one, if rx fell behind)
  * to out.  Returns 1 with its sequence number and the count missed, or 0
  * when there is none yet.  Moves nothing. */
 static int peek(uva_broadcast_rx_t *rx, void *out, uint64_t *seq,
                 uint64_t *missed) {
-  uva_broadcast_t *b = rx->b;
+  uva_broadcast_t *b = B(rx->r.o);
   uint64_t oldest = b->tail > b->cap ? b->tail - b->cap : 0, next = rx->next;
 
   *missed = 0;
@@ -46,37 +46,21 @@ static int peek(uva_broadcast_rx_t *rx, void *out, uint64_t *seq,
   return 1;
 }
 
-static void detach(uva__brecv_t *r) {
-  if (r->rx != NULL && r->rx->pending == &r->base)
-    r->rx->pending = NULL;
-}
-
 /* Delivers to r if its message is there.  Returns 1 if it settled. */
 static int try_deliver(uva__brecv_t *r) {
   uint64_t missed;
-  uva_value_t v;
 
-  if (!peek(r->rx, r->out, &r->seq, &missed))
+  if (!peek(RX(r->w.rx), r->out, &r->seq, &missed))
     return 0;
-  v.u64 = missed;
-  uva__settle(&r->base, 0, v, NULL);
+  uva__settle_u64(&r->w.base, missed);
   return 1;
 }
 
 static void brecv_start(uva_future_t *f) {
   uva__brecv_t *r = (uva__brecv_t *)f;
-  uva_broadcast_t *b = r->b;
+  uva_broadcast_t *b = B(r->w.o);
 
-  if (b->o.dead || r->rx == NULL) {
-    uva__settle_err(f, UV_ECANCELED);
-    return;
-  }
-  if (r->rx->pending != NULL) {
-    uva__settle_err(f, UV_EBUSY);
-    return;
-  }
-  r->rx->pending = f;
-  if (try_deliver(r))
+  if (!uva__rx_begin(&r->w) || try_deliver(r))
     return;
   if (b->closed)
     uva__settle_err(f, UV_EOF);
@@ -86,27 +70,24 @@ static void brecv_start(uva_future_t *f) {
 
 static void brecv_cancel(uva_future_t *f) {
   uva__brecv_t *r = (uva__brecv_t *)f;
-  uva__waitq_remove(&r->b->waiters, f);
-  detach(r);
-  uva__settle_err(f, UV_ECANCELED);
+  uva__rx_cancel(&r->w, &B(r->w.o)->waiters);
 }
 
 /* Taken: the receiver moves past the message. */
 static void brecv_take(uva_future_t *f) {
   uva__brecv_t *r = (uva__brecv_t *)f;
-  if (f->status == 0 && r->rx != NULL)
-    r->rx->next = r->seq + 1;
-  detach(r);
+  if (f->status == 0 && r->w.rx != NULL)
+    RX(r->w.rx)->next = r->seq + 1;
+  uva__rx_detach(&r->w);
 }
 
-static void brecv_undo(uva_future_t *f) { detach((uva__brecv_t *)f); }
+/* Dropped untaken: the receiver stays where it was. */
+static void brecv_undo(uva_future_t *f) {
+  uva__rx_detach((uva__rxwait_t *)f);
+}
 
 static void brecv_release(uva_future_t *f) {
-  uva__brecv_t *r = (uva__brecv_t *)f;
-  uva_broadcast_t *b = r->b;
-  detach(r);
-  uva__future_free_mem(f, sizeof(*r));
-  uva__sync_unref(&b->o);
+  uva__rx_release(f, sizeof(uva__brecv_t));
 }
 
 static const uva__ops_t brecv_ops = {
@@ -167,19 +148,10 @@ int uva_broadcast_close(uva_broadcast_t *b) {
 }
 
 void uva_broadcast_free(uva_broadcast_t *b) {
-  uva_future_t *f;
-
   if (b == NULL || b->o.dead)
     return;
-  b->o.refs++;
-  b->o.dead = 1;
   b->closed = 1;
-  while ((f = uva__waitq_pop(&b->waiters)) != NULL) {
-    detach((uva__brecv_t *)f);
-    uva__settle_err(f, UV_ECANCELED);
-  }
-  uva__sync_unref(&b->o);
-  uva__sync_unref(&b->o);
+  uva__sync_free(&b->o, &b->waiters);
 }
 
 int uva_broadcast_subscribe(uva_broadcast_t *b, uva_broadcast_rx_t **out) {
@@ -189,33 +161,27 @@ int uva_broadcast_subscribe(uva_broadcast_t *b, uva_broadcast_rx_t **out) {
     *out = NULL;
   if (b == NULL || out == NULL)
     return UV_EINVAL;
-  rx = uva__obj_alloc(b->o.L, sizeof(*rx));
-  if (rx == NULL)
+  if ((rx = uva__rx_new(&b->o, sizeof(*rx))) == NULL)
     return UV_ENOMEM;
-  rx->b = b;
   rx->next = b->tail;
-  rx->pending = NULL;
-  b->o.refs++;
   *out = rx;
   return 0;
 }
 
 uva_future_t *uva_broadcast_recv(uva_broadcast_rx_t *rx, void *out) {
+  uva_future_t *f;
   uva__brecv_t *r;
-  uva_broadcast_t *b;
 
   if (rx == NULL || out == NULL)
-    return uva__failed(rx != NULL ? rx->b->o.L : NULL, UV_EINVAL);
-  b = rx->b;
-  r = (uva__brecv_t *)uva__future_alloc(b->o.L, &brecv_ops, sizeof(*r));
-  if (r == NULL)
-    return uva__failed(b->o.L, UV_ENOMEM);
-  r->base.flags |= UVA__F_LAZY;
-  r->b = b;
-  r->rx = rx;
-  r->out = out;
-  b->o.refs++;
-  return &r->base;
+    return uva__failed(rx != NULL ? rx->r.o->L : NULL, UV_EINVAL);
+  f = uva__sync_future(rx->r.o, &brecv_ops, sizeof(*r));
+  if (f->state == UVA__PENDING) {
+    r = (uva__brecv_t *)f;
+    r->w.o = rx->r.o;
+    r->w.rx = &rx->r;
+    r->out = out;
+  }
+  return f;
 }
 
 int uva_broadcast_try_recv(uva_broadcast_rx_t *rx, void *out,
@@ -224,10 +190,10 @@ int uva_broadcast_try_recv(uva_broadcast_rx_t *rx, void *out,
 
   if (rx == NULL || out == NULL)
     return UV_EINVAL;
-  if (rx->pending != NULL)
+  if (rx->r.pending != NULL)
     return UV_EBUSY;
   if (!peek(rx, out, &seq, &m))
-    return rx->b->closed ? UV_EOF : UV_EAGAIN;
+    return B(rx->r.o)->closed ? UV_EOF : UV_EAGAIN;
   rx->next = seq + 1;
   if (missed != NULL)
     *missed = m;
@@ -235,21 +201,6 @@ int uva_broadcast_try_recv(uva_broadcast_rx_t *rx, void *out,
 }
 
 void uva_broadcast_rx_free(uva_broadcast_rx_t *rx) {
-  uva_broadcast_t *b;
-  uva_future_t *f;
-
-  if (rx == NULL)
-    return;
-  b = rx->b;
-  if ((f = rx->pending) != NULL) {
-    uva__brecv_t *r = (uva__brecv_t *)f;
-    rx->pending = NULL;
-    r->rx = NULL;
-    if (f->state == UVA__PENDING) {
-      uva__waitq_remove(&b->waiters, f);
-      uva__settle_err(f, UV_ECANCELED);
-    }
-  }
-  uva__obj_free(b->o.L, rx, sizeof(*rx));
-  uva__sync_unref(&b->o);
+  if (rx != NULL)
+    uva__rx_free(&rx->r, &B(rx->r.o)->waiters, sizeof(*rx));
 }

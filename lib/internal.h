@@ -437,6 +437,44 @@ typedef struct {
  * state.  NULL without memory (or loop NULL). */
 void *uva__sync_new(uv_loop_t *loop, size_t size);
 void uva__sync_unref(uva__sync_t *o);
+/* A lazy future of kind ops (size bytes) on o, holding a reference to it;
+ * a failed future (UV_ENOMEM) without memory. */
+uva_future_t *uva__sync_future(uva__sync_t *o, const uva__ops_t *ops,
+                               size_t size);
+/* The owner frees o: each waiter on q settles with UV_ECANCELED (one at a
+ * time), the remote wait goes, and the memory once the last future has. */
+void uva__sync_free(uva__sync_t *o, uva__waitq_t *q);
+
+/* A receiver of a watch or broadcast: one wait pending at a time.  It holds
+ * a reference to its object. */
+typedef struct {
+  uva__sync_t *o;
+  uva_future_t *pending; /* its wait, until taken or dropped */
+} uva__rx_t;
+
+/* A receiver's wait. */
+typedef struct {
+  uva_future_t base;
+  uva__sync_t *o;
+  uva__rx_t *rx; /* NULL once the receiver is freed */
+} uva__rxwait_t;
+
+/* Allocates a receiver of size bytes (zeroed) on o.  NULL without memory. */
+void *uva__rx_new(uva__sync_t *o, size_t size);
+/* Frees rx (size bytes): its pending wait, if still on q, settles with
+ * UV_ECANCELED. */
+void uva__rx_free(uva__rx_t *rx, uva__waitq_t *q, size_t size);
+/* A wait's first step when it starts: settles w with UV_ECANCELED (object
+ * or receiver freed) or UV_EBUSY (another wait pending) and returns 0, or
+ * makes w the receiver's pending wait and returns 1. */
+int uva__rx_begin(uva__rxwait_t *w);
+/* w is no longer its receiver's pending wait (taken, dropped, released). */
+void uva__rx_detach(uva__rxwait_t *w);
+/* What a wait's cancel and release hooks do: off q and settled; detached,
+ * its memory (size bytes) freed and its reference dropped. */
+void uva__rx_cancel(uva__rxwait_t *w, uva__waitq_t *q);
+void uva__rx_release(uva_future_t *f, size_t size);
+
 /* Holds (want 1) or lets go of (want 0) a remote wait for o's waiters, so
  * that another thread's call wakes the loop and uv_run stays alive.
  * Returns 0 or the error of opening the async handle. */
@@ -463,6 +501,17 @@ typedef struct {
 static inline int uva__on_loop(uva__loop_t *L) {
   return uva__loop_running() == L || uva__on_loop_thread(L);
 }
+
+/* Whether the running code is a task of L that has not been cancelled:
+ * a _wait call may then complete at once without a future. */
+static inline int uva__live_task_of(uva__loop_t *L) {
+  uva__loop_t *R = uva__loop_running();
+  return R == L && R->current != NULL &&
+         !(R->current->base.flags & UVA__F_CANCEL);
+}
+
+/* Settles a pending future with 0 and value.u64 = u. */
+void uva__settle_u64(uva_future_t *f, uint64_t u);
 
 /* Initialises the semaphore part of a new object (from uva__sync_new). */
 void uva__sem_init(uva__sem_t *s, size_t permits, size_t max, int threads);

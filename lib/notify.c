@@ -170,30 +170,24 @@ int uva_notify_new(uv_loop_t *loop, uva_notify_t **out) {
 }
 
 uva_future_t *uva_notify_notified(uva_notify_t *n) {
-  uva__notified_t *w;
+  uva_future_t *f;
 
   if (n == NULL)
     return uva__failed(NULL, UV_EINVAL);
-  w = (uva__notified_t *)uva__future_alloc(n->o.L, &notified_ops, sizeof(*w));
-  if (w == NULL)
-    return uva__failed(n->o.L, UV_ENOMEM);
-  w->base.flags |= UVA__F_LAZY;
-  w->n = n;
-  n->o.refs++;
-  return &w->base;
+  f = uva__sync_future(&n->o, &notified_ops, sizeof(uva__notified_t));
+  if (f->state == UVA__PENDING)
+    ((uva__notified_t *)f)->n = n;
+  return f;
 }
 
 int uva_notify_wait(uva_notify_t *n) {
-  uva__loop_t *L = uva__loop_running();
-
   if (n == NULL)
     return UV_EINVAL;
-  if (uva__likely(L == n->o.L && L->current != NULL &&
-                  !(L->current->base.flags & UVA__F_CANCEL))) {
+  if (uva__likely(uva__live_task_of(n->o.L))) {
     fold(n);
     if (n->permit) {
       n->permit = 0;
-      uva__coop_spend(L);
+      uva__coop_spend(n->o.L);
       return 0;
     }
     return uva__await_waiting(uva_notify_notified(n), NULL);
@@ -230,16 +224,8 @@ int uva_notify_waiters(uva_notify_t *n) {
 }
 
 void uva_notify_free(uva_notify_t *n) {
-  uva_future_t *f;
-
   if (n == NULL || n->o.dead)
     return;
   uva__remote_cancel(n->o.L, &n->node);
-  n->o.refs++;
-  n->o.dead = 1;
-  while ((f = uva__waitq_pop(&n->waiters)) != NULL)
-    uva__settle_err(f, UV_ECANCELED);
-  (void)uva__sync_hold(&n->o, 0);
-  uva__sync_unref(&n->o);
-  uva__sync_unref(&n->o);
+  uva__sync_free(&n->o, &n->waiters);
 }

@@ -86,6 +86,91 @@ int uva__sync_hold(uva__sync_t *o, int want) {
   return 0;
 }
 
+uva_future_t *uva__sync_future(uva__sync_t *o, const uva__ops_t *ops,
+                               size_t size) {
+  uva_future_t *f = uva__future_alloc(o->L, ops, size);
+
+  if (f == NULL)
+    return uva__failed(o->L, UV_ENOMEM);
+  f->flags |= UVA__F_LAZY;
+  o->refs++;
+  return f;
+}
+
+void uva__sync_free(uva__sync_t *o, uva__waitq_t *q) {
+  uva_future_t *f;
+
+  o->refs++; /* settling may drop futures meanwhile */
+  o->dead = 1;
+  while ((f = uva__waitq_pop(q)) != NULL)
+    uva__settle_err(f, UV_ECANCELED);
+  (void)uva__sync_hold(o, 0);
+  uva__sync_unref(o); /* the owner's */
+  uva__sync_unref(o);
+}
+
+/* ---- receivers (watch, broadcast) --------------------------------------- */
+
+void *uva__rx_new(uva__sync_t *o, size_t size) {
+  uva__rx_t *rx = uva__obj_alloc(o->L, size);
+
+  if (rx == NULL)
+    return NULL;
+  memset(rx, 0, size);
+  rx->o = o;
+  o->refs++;
+  return rx;
+}
+
+void uva__rx_free(uva__rx_t *rx, uva__waitq_t *q, size_t size) {
+  uva__sync_t *o = rx->o;
+  uva_future_t *f = rx->pending;
+
+  if (f != NULL) {
+    rx->pending = NULL;
+    ((uva__rxwait_t *)f)->rx = NULL;
+    if (f->state == UVA__PENDING) {
+      uva__waitq_remove(q, f);
+      uva__settle_err(f, UV_ECANCELED);
+    }
+  }
+  uva__obj_free(o->L, rx, size);
+  uva__sync_unref(o);
+}
+
+int uva__rx_begin(uva__rxwait_t *w) {
+  if (w->o->dead || w->rx == NULL) {
+    uva__settle_err(&w->base, UV_ECANCELED);
+    return 0;
+  }
+  if (w->rx->pending != NULL) {
+    uva__settle_err(&w->base, UV_EBUSY);
+    return 0;
+  }
+  w->rx->pending = &w->base;
+  return 1;
+}
+
+void uva__rx_detach(uva__rxwait_t *w) {
+  if (w->rx != NULL && w->rx->pending == &w->base)
+    w->rx->pending = NULL;
+}
+
+void uva__rx_cancel(uva__rxwait_t *w, uva__waitq_t *q) {
+  uva__waitq_remove(q, &w->base);
+  uva__rx_detach(w);
+  uva__settle_err(&w->base, UV_ECANCELED);
+}
+
+void uva__rx_release(uva_future_t *f, size_t size) {
+  uva__rxwait_t *w = (uva__rxwait_t *)f;
+  uva__sync_t *o = w->o;
+
+  uva__rx_detach(w);
+  uva__future_free_mem(f, size);
+  uva__sync_unref(o);
+}
+
 /* ---- the batch semaphore ------------------------------------------------ */
 
 typedef struct {
@@ -103,9 +188,9 @@ static inline void fold(uva__sem_t *s) {
   }
 }
 
-static void settle_n(uva_future_t *f, size_t n) {
+void uva__settle_u64(uva_future_t *f, uint64_t u) {
   uva_value_t v;
-  v.u64 = n;
+  v.u64 = u;
   uva__settle(f, 0, v, NULL);
 }
 
@@ -133,7 +218,7 @@ static void serve(uva__sem_t *s) {
         break;
       uva__waitq_pop(&s->waiters);
       s->permits -= n;
-      settle_n(f, n);
+      uva__settle_u64(f, n);
     }
   } while (s->again);
   s->serving = 0;
@@ -155,7 +240,7 @@ static void acq_start(uva_future_t *f) {
     uva__settle_err(f, UV_EPIPE);
   } else if (s->waiters.head == NULL && a->n <= s->permits) {
     s->permits -= a->n;
-    settle_n(f, a->n);
+    uva__settle_u64(f, a->n);
   } else {
     uva__waitq_push(&s->waiters, f);
     if (s->threads && (err = uva__sync_hold(&s->o, 1)) != 0) {
@@ -238,27 +323,22 @@ void uva__sem_init(uva__sem_t *s, size_t permits, size_t max, int threads) {
 }
 
 uva_future_t *uva__sem_acquire(uva__sem_t *s, size_t n) {
-  uva__acq_t *a;
+  uva_future_t *f;
 
   if (s->closed)
     return uva__failed(s->o.L, UV_EPIPE);
-  a = (uva__acq_t *)uva__future_alloc(s->o.L, &acq_ops, sizeof(*a));
-  if (a == NULL)
-    return uva__failed(s->o.L, UV_ENOMEM);
-  a->base.flags |= UVA__F_LAZY;
-  a->s = s;
-  a->n = n;
-  s->o.refs++;
-  return &a->base;
+  f = uva__sync_future(&s->o, &acq_ops, sizeof(uva__acq_t));
+  if (f->state == UVA__PENDING) {
+    ((uva__acq_t *)f)->s = s;
+    ((uva__acq_t *)f)->n = n;
+  }
+  return f;
 }
 
 int uva__sem_acquire_wait(uva__sem_t *s, size_t n) {
-  uva__loop_t *L = uva__loop_running();
-
-  if (uva__likely(L == s->o.L && L->current != NULL &&
-                  !(L->current->base.flags & UVA__F_CANCEL))) {
+  if (uva__likely(uva__live_task_of(s->o.L))) {
     if (grab(s, n)) {
-      uva__coop_spend(L);
+      uva__coop_spend(s->o.L);
       return 0;
     }
     if (!s->closed)

@@ -13,43 +13,21 @@ struct uva_watch_s {
 };
 
 struct uva_watch_rx_s {
-  uva_watch_t *w;
+  uva__rx_t r; /* r.o is the watch */
   uint64_t seen;
-  uva_future_t *pending; /* its changed future, until taken or dropped */
 };
 
-typedef struct {
-  uva_future_t base;
-  uva_watch_t *w;
-  uva_watch_rx_t *rx; /* NULL once rx is freed */
-} uva__changed_t;
-
-static void settle_version(uva_future_t *f, uint64_t version) {
-  uva_value_t v;
-  v.u64 = version;
-  uva__settle(f, 0, v, NULL);
-}
-
-static void detach(uva__changed_t *c) {
-  if (c->rx != NULL && c->rx->pending == &c->base)
-    c->rx->pending = NULL;
-}
+#define W(o) ((uva_watch_t *)(o))
+#define RX(r) ((uva_watch_rx_t *)(r))
 
 static void changed_start(uva_future_t *f) {
-  uva__changed_t *c = (uva__changed_t *)f;
-  uva_watch_t *w = c->w;
+  uva__rxwait_t *c = (uva__rxwait_t *)f;
+  uva_watch_t *w = W(c->o);
 
-  if (w->o.dead || c->rx == NULL) {
-    uva__settle_err(f, UV_ECANCELED);
+  if (!uva__rx_begin(c))
     return;
-  }
-  if (c->rx->pending != NULL) {
-    uva__settle_err(f, UV_EBUSY);
-    return;
-  }
-  c->rx->pending = f;
-  if (w->version != c->rx->seen)
-    settle_version(f, w->version);
+  if (w->version != RX(c->rx)->seen)
+    uva__settle_u64(f, w->version);
   else if (w->closed)
     uva__settle_err(f, UV_EPIPE);
   else
@@ -57,28 +35,25 @@ static void changed_start(uva_future_t *f) {
 }
 
 static void changed_cancel(uva_future_t *f) {
-  uva__changed_t *c = (uva__changed_t *)f;
-  uva__waitq_remove(&c->w->waiters, f);
-  detach(c);
-  uva__settle_err(f, UV_ECANCELED);
+  uva__rxwait_t *c = (uva__rxwait_t *)f;
+  uva__rx_cancel(c, &W(c->o)->waiters);
 }
 
 /* Taken: the latest value counts as seen. */
 static void changed_take(uva_future_t *f) {
-  uva__changed_t *c = (uva__changed_t *)f;
+  uva__rxwait_t *c = (uva__rxwait_t *)f;
   if (f->status == 0 && c->rx != NULL)
-    c->rx->seen = c->w->version;
-  detach(c);
+    RX(c->rx)->seen = W(c->o)->version;
+  uva__rx_detach(c);
 }
 
-static void changed_undo(uva_future_t *f) { detach((uva__changed_t *)f); }
+/* Dropped untaken: marks nothing. */
+static void changed_undo(uva_future_t *f) {
+  uva__rx_detach((uva__rxwait_t *)f);
+}
 
 static void changed_release(uva_future_t *f) {
-  uva__changed_t *c = (uva__changed_t *)f;
-  uva_watch_t *w = c->w;
-  detach(c);
-  uva__future_free_mem(f, sizeof(*c));
-  uva__sync_unref(&w->o);
+  uva__rx_release(f, sizeof(uva__rxwait_t));
 }
 
 static const uva__ops_t changed_ops = {
@@ -119,7 +94,7 @@ int uva_watch_send(uva_watch_t *w, const void *val) {
   w->version++;
   /* One at a time: a settle may cancel another waiter (a select). */
   while ((f = uva__waitq_pop(&w->waiters)) != NULL)
-    settle_version(f, w->version);
+    uva__settle_u64(f, w->version);
   return 0;
 }
 
@@ -142,19 +117,10 @@ int uva_watch_close(uva_watch_t *w) {
 }
 
 void uva_watch_free(uva_watch_t *w) {
-  uva_future_t *f;
-
   if (w == NULL || w->o.dead)
     return;
-  w->o.refs++;
-  w->o.dead = 1;
   w->closed = 1;
-  while ((f = uva__waitq_pop(&w->waiters)) != NULL) {
-    detach((uva__changed_t *)f);
-    uva__settle_err(f, UV_ECANCELED);
-  }
-  uva__sync_unref(&w->o);
-  uva__sync_unref(&w->o);
+  uva__sync_free(&w->o, &w->waiters);
 }
 
 int uva_watch_subscribe(uva_watch_t *w, uva_watch_rx_t **out) {
@@ -164,55 +130,32 @@ int uva_watch_subscribe(uva_watch_t *w, uva_watch_rx_t **out) {
     *out = NULL;
   if (w == NULL || out == NULL)
     return UV_EINVAL;
-  rx = uva__obj_alloc(w->o.L, sizeof(*rx));
-  if (rx == NULL)
+  if ((rx = uva__rx_new(&w->o, sizeof(*rx))) == NULL)
     return UV_ENOMEM;
-  rx->w = w;
   rx->seen = w->version;
-  rx->pending = NULL;
-  w->o.refs++;
   *out = rx;
   return 0;
 }
 
 uva_future_t *uva_watch_changed(uva_watch_rx_t *rx) {
-  uva__changed_t *c;
-  uva_watch_t *w;
+  uva_future_t *f;
 
   if (rx == NULL)
     return uva__failed(NULL, UV_EINVAL);
-  w = rx->w;
-  c = (uva__changed_t *)uva__future_alloc(w->o.L, &changed_ops, sizeof(*c));
-  if (c == NULL)
-    return uva__failed(w->o.L, UV_ENOMEM);
-  c->base.flags |= UVA__F_LAZY;
-  c->w = w;
-  c->rx = rx;
-  w->o.refs++;
-  return &c->base;
+  f = uva__sync_future(rx->r.o, &changed_ops, sizeof(uva__rxwait_t));
+  if (f->state == UVA__PENDING) {
+    ((uva__rxwait_t *)f)->o = rx->r.o;
+    ((uva__rxwait_t *)f)->rx = &rx->r;
+  }
+  return f;
 }
 
 uint64_t uva_watch_borrow_and_update(uva_watch_rx_t *rx, void *out) {
-  rx->seen = uva_watch_borrow(rx->w, out);
+  rx->seen = uva_watch_borrow(W(rx->r.o), out);
   return rx->seen;
 }
 
 void uva_watch_rx_free(uva_watch_rx_t *rx) {
-  uva_watch_t *w;
-  uva_future_t *f;
-
-  if (rx == NULL)
-    return;
-  w = rx->w;
-  if ((f = rx->pending) != NULL) {
-    uva__changed_t *c = (uva__changed_t *)f;
-    rx->pending = NULL;
-    c->rx = NULL;
-    if (f->state == UVA__PENDING) {
-      uva__waitq_remove(&w->waiters, f);
-      uva__settle_err(f, UV_ECANCELED);
-    }
-  }
-  uva__obj_free(w->o.L, rx, sizeof(*rx));
-  uva__sync_unref(&w->o);
+  if (rx != NULL)
+    uva__rx_free(&rx->r, &W(rx->r.o)->waiters, sizeof(*rx));
 }

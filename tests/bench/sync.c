@@ -21,38 +21,39 @@ typedef struct {
   uint64_t trips;
 } sync_ctx_t;
 
-static int mutex_body(void *arg, uva_result_t *result) {
-  sync_ctx_t *c = arg;
+/* One lock + unlock (sem 0) or acquire + release (sem 1). */
+static int lock_once(sync_ctx_t *c, int sem) {
+  int err;
+  if (sem) {
+    err = c->futures ? uva_await(uva_semaphore_acquire(c->s, 1), NULL)
+                     : uva_semaphore_acquire_wait(c->s, 1);
+    return err != 0 ? err : uva_semaphore_release(c->s, 1);
+  }
+  err = c->futures ? uva_await(uva_mutex_lock(c->m), NULL)
+                   : uva_mutex_lock_wait(c->m);
+  return err != 0 ? err : uva_mutex_unlock(c->m);
+}
+
+static int lock_body(sync_ctx_t *c, int sem) {
   uint64_t n = c->r->n;
-  (void)result;
   bench_start(c->r);
   bench_steady_begin(c->r);
-  for (uint64_t i = 0; i < n; i++) {
-    int err = c->futures ? uva_await(uva_mutex_lock(c->m), NULL)
-                         : uva_mutex_lock_wait(c->m);
-    if (err != 0 || uva_mutex_unlock(c->m) != 0)
-      return bench_fail(c->r, "mutex failed");
-  }
+  for (uint64_t i = 0; i < n; i++)
+    if (lock_once(c, sem) != 0)
+      return bench_fail(c->r, sem ? "semaphore failed" : "mutex failed");
   bench_steady_end(c->r, n);
   bench_stop(c->r);
   return 0;
 }
 
-static int sem_body(void *arg, uva_result_t *result) {
-  sync_ctx_t *c = arg;
-  uint64_t n = c->r->n;
+static int mutex_body(void *arg, uva_result_t *result) {
   (void)result;
-  bench_start(c->r);
-  bench_steady_begin(c->r);
-  for (uint64_t i = 0; i < n; i++) {
-    int err = c->futures ? uva_await(uva_semaphore_acquire(c->s, 1), NULL)
-                         : uva_semaphore_acquire_wait(c->s, 1);
-    if (err != 0 || uva_semaphore_release(c->s, 1) != 0)
-      return bench_fail(c->r, "semaphore failed");
-  }
-  bench_steady_end(c->r, n);
-  bench_stop(c->r);
-  return 0;
+  return lock_body(arg, 0);
+}
+
+static int sem_body(void *arg, uva_result_t *result) {
+  (void)result;
+  return lock_body(arg, 1);
 }
 
 static int run_one_task(bench_run_t *r, uva_task_fn fn, int futures) {
