@@ -7,7 +7,8 @@
 extern "C" {
 #endif
 
-/* The sending half.  Every call on it may be made from any thread. */
+/** The sending half of a oneshot.  Every call on it may be made from any
+ * thread. */
 typedef struct uva_oneshot_s uva_oneshot_t;
 
 /**

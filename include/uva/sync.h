@@ -32,6 +32,7 @@ extern "C" {
 
 /* ---- Semaphore --------------------------------------------------------- */
 
+/** A counting semaphore of one loop (tokio::sync::Semaphore). */
 typedef struct uva_semaphore_s uva_semaphore_t;
 
 /** Largest number of permits a semaphore may hold (Tokio's MAX_PERMITS). */
@@ -111,7 +112,7 @@ UVA_EXTERN void uva_semaphore_free(uva_semaphore_t *sem);
 
 /* ---- Mutex ------------------------------------------------------------- */
 
-/* An asynchronous lock for data shared among tasks and callbacks of one
+/** An asynchronous lock for data shared among tasks and callbacks of one
  * loop (tokio::sync::Mutex): the caller keeps its data beside it.  Fair:
  * lockers get it in FIFO order.  Held across awaits is fine; it is not
  * owned by a task (any code on the loop may unlock it, as with a
@@ -161,7 +162,7 @@ UVA_EXTERN void uva_mutex_free(uva_mutex_t *m);
 
 /* ---- RwLock ------------------------------------------------------------ */
 
-/* Many readers or one writer (tokio::sync::RwLock), fair: FIFO, so a
+/** Many readers or one writer (tokio::sync::RwLock), fair: FIFO, so a
  * waiting writer blocks readers that come after it (no writer starvation).
  * Cancel safety as uva_mutex_lock. */
 typedef struct uva_rwlock_s uva_rwlock_t;
@@ -221,7 +222,7 @@ UVA_EXTERN void uva_rwlock_free(uva_rwlock_t *rw);
 
 /* ---- Notify ------------------------------------------------------------ */
 
-/* Wakes tasks and callbacks (tokio::sync::Notify). */
+/** Wakes tasks and callbacks (tokio::sync::Notify). */
 typedef struct uva_notify_s uva_notify_t;
 
 /**
@@ -274,7 +275,7 @@ UVA_EXTERN void uva_notify_free(uva_notify_t *n);
 
 /* ---- Barrier ----------------------------------------------------------- */
 
-/* n parties meet (tokio::sync::Barrier). */
+/** n parties meet (tokio::sync::Barrier). */
 typedef struct uva_barrier_s uva_barrier_t;
 
 /**

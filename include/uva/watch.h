@@ -15,7 +15,9 @@ extern "C" {
 
 /* ---- watch: one value, many receivers ------------------------------------ */
 
+/** A watch channel: one value, many receivers (tokio::sync::watch). */
 typedef struct uva_watch_s uva_watch_t;
+/** A receiver of a watch: remembers the version it has seen. */
 typedef struct uva_watch_rx_s uva_watch_rx_t;
 
 /**
@@ -87,7 +89,9 @@ UVA_EXTERN void uva_watch_rx_free(uva_watch_rx_t *rx);
 
 /* ---- broadcast: every receiver sees every message ------------------------ */
 
+/** A broadcast channel: a bounded ring every receiver reads. */
 typedef struct uva_broadcast_s uva_broadcast_t;
+/** A receiver of a broadcast channel: its own position in the ring. */
 typedef struct uva_broadcast_rx_s uva_broadcast_rx_t;
 
 /**
