@@ -71,7 +71,7 @@ START_TEST(changed_and_borrow) {
     int sa = 1, sb = 1;
     ck_assert_int_eq(uva_future_then(uva_watch_changed(a), rec_status, &sa), 0);
     ck_assert_int_eq(uva_future_then(uva_watch_changed(b), rec_status, &sb), 0);
-    ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 0);
+    ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1) /* kept alive: a thread may send */;
     ck_assert_int_eq(sa, 1);
     v = 13;
     ck_assert_int_eq(uva_watch_send(w, &v), 0);
@@ -125,7 +125,7 @@ START_TEST(cancel_safe_busy_close_free) {
   ck_assert_int_eq(uva_watch_new(loop, sizeof(int), &v, &w), 0);
   ck_assert_int_eq(uva_watch_subscribe(w, &a), 0);
   ck_assert_int_eq(uva_future_then(uva_watch_changed(a), rec_status, &st2), 0);
-  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
   uva_watch_free(w);
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(st2, UV_ECANCELED);
@@ -136,7 +136,7 @@ START_TEST(cancel_safe_busy_close_free) {
   ck_assert_int_eq(uva_watch_new(loop, sizeof(int), &v, &w), 0);
   ck_assert_int_eq(uva_watch_subscribe(w, &a), 0);
   ck_assert_int_eq(uva_future_then(uva_watch_changed(a), rec_status, &st2), 0);
-  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 0);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
   uva_watch_rx_free(a);
   ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(st2, UV_ECANCELED);
@@ -197,6 +197,63 @@ START_TEST(tasks) {
 }
 END_TEST
 
+/* A plain thread sends 1..N; a task sees only rising values and the last
+ * one; a send after the close fails. */
+typedef struct {
+  uva_watch_t *w;
+  int n;
+  uv_sem_t closed;
+} th_t;
+
+static void thread_sender(void *arg) {
+  th_t *t = arg;
+  for (int i = 1; i <= t->n; i++) {
+    ck_assert_int_eq(uva_watch_send(t->w, &i), 0);
+    if (i % 50 == 0)
+      uv_sleep(1);
+  }
+  uv_sem_wait(&t->closed);
+  ck_assert_int_eq(uva_watch_send(t->w, &t->n), UV_EPIPE);
+}
+
+static int follower(void *arg, uva_result_t *r) {
+  th_t *t = arg;
+  uva_watch_rx_t *rx;
+  int v = 0, last = 0;
+  (void)r;
+  ck_assert_int_eq(uva_watch_subscribe(t->w, &rx), 0);
+  while (last < t->n) {
+    ck_assert_int_eq(uva_await(uva_watch_changed(rx), NULL), 0);
+    uva_watch_borrow_and_update(rx, &v);
+    ck_assert_int_gt(v, last);
+    last = v;
+  }
+  ck_assert_int_eq(uva_watch_close(t->w), 0);
+  uv_sem_post(&t->closed);
+  uva_watch_rx_free(rx);
+  return 0;
+}
+
+START_TEST(send_from_thread) {
+  LOOP_INIT(loop);
+  th_t t;
+  uv_thread_t th;
+  int v = 0;
+  t.n = 1000;
+  ck_assert_int_eq(uv_sem_init(&t.closed, 0), 0);
+  ck_assert_int_eq(uva_watch_new(loop, sizeof(int), &v, &t.w), 0);
+  uva_future_t *f = uva_spawn(loop, follower, &t);
+  ck_assert_int_eq(uv_thread_create(&th, thread_sender, &t), 0);
+  ck_assert_int_eq(uva_block_on(loop, f, NULL), 0);
+  ck_assert_int_eq(uv_thread_join(&th), 0);
+  ck_assert_uint_eq(uva_watch_borrow(t.w, &v), uva_watch_borrow(t.w, &v));
+  ck_assert_int_eq(v, 1000);
+  uva_watch_free(t.w);
+  uv_sem_destroy(&t.closed);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("watch");
   TCase *tc = tcase_create("watch");
@@ -205,6 +262,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, changed_and_borrow);
   tcase_add_test(tc, cancel_safe_busy_close_free);
   tcase_add_test(tc, tasks);
+  tcase_add_test(tc, send_from_thread);
   suite_add_tcase(s, tc);
   return s;
 }

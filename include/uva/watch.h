@@ -1,5 +1,6 @@
 /* uva watch and broadcast channels (tokio::sync::watch, broadcast).
- * Included by uva.h.  Every call is made on the loop's thread.
+ * Included by uva.h.  Every call is made on the loop's thread, except
+ * uva_watch_send, which any thread may call.
  *
  * Both carry fixed-size values copied by value, as uva's channels do: a
  * borrow is a copy, so no reader ever holds memory that a later send
@@ -31,8 +32,14 @@ UVA_EXTERN int uva_watch_new(uv_loop_t *loop, size_t elem_size,
 
 /**
  * Replaces the value with a copy of *val (the version goes up by one) and
- * wakes every receiver waiting in uva_watch_changed.  Returns 0; UV_EPIPE
- * if the watch is closed; UV_EINVAL if w or val is NULL.
+ * wakes every receiver waiting in uva_watch_changed.  Any thread: from
+ * another thread the value is copied at once (under the watch's mutex) and
+ * published on the loop's thread soon after, through uva's coalesced
+ * wake-up; several such sends before that count as one change, the last
+ * value winning.  A pending changed future therefore keeps uv_run alive.
+ * Returns 0; UV_EPIPE if the watch is closed; UV_EINVAL if w or val is
+ * NULL.  Every call from another thread must have returned before
+ * uva_watch_free.
  */
 UVA_EXTERN int uva_watch_send(uva_watch_t *w, const void *val);
 
