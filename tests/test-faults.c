@@ -967,6 +967,10 @@ static int sc_sync_values(uv_loop_t *loop) {
       (err = uva_watch_subscribe(w, &wrx)) == 0 &&
       (err = uva_watch_send(w, &x)) == 0 &&
       (err = uva_block_on(loop, uva_watch_changed(wrx), NULL)) == 0 &&
+      /* a waiting changed holds the async handle (an allocation) */
+      (err = uva_block_on(loop, uva_timeout(uva_watch_changed(wrx), 1),
+                          NULL)) == UV_ETIMEDOUT &&
+      (err = uva_watch_send(w, &x)) == 0 &&
       (err = uva_broadcast_new(loop, sizeof(int), 2, &b)) == 0 &&
       (err = uva_broadcast_subscribe(b, &brx)) == 0 &&
       (err = uva_broadcast_send(b, &x)) == 0 &&
