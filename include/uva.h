@@ -64,5 +64,8 @@
 #include "uva/interval.h"
 #include "uva/combinators.h"
 #include "uva/task_local.h"
+#include "uva/sync.h"
+#include "uva/watch.h"
+#include "uva/oneshot.h"
 
 #endif /* UVA_H */

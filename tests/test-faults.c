@@ -1020,6 +1020,103 @@ typedef struct {
   int (*fn)(uv_loop_t *loop);
 } scenario_t;
 
+/* ---- sync primitives (issue 10) ----------------------------------------- */
+
+typedef struct {
+  uva_mutex_t *m;
+  uva_rwlock_t *rw;
+  uva_semaphore_t *s;
+  uva_notify_t *n;
+  uva_barrier_t *b;
+} sync_ctx;
+
+static int sync_body(void *arg, uva_result_t *result) {
+  sync_ctx *c = arg;
+  int err;
+  (void)result;
+  if ((err = uva_await(uva_mutex_lock(c->m), NULL)) != 0)
+    return err;
+  ck_assert_int_eq(uva_mutex_unlock(c->m), 0);
+  if ((err = uva_await(uva_rwlock_write(c->rw), NULL)) != 0)
+    return err;
+  ck_assert_int_eq(uva_rwlock_write_unlock(c->rw), 0);
+  if ((err = uva_await(uva_semaphore_acquire(c->s, 1), NULL)) != 0)
+    return err;
+  /* a waiting acquire: it holds the loop's async handle (an allocation) */
+  err = uva_await(uva_timeout(uva_semaphore_acquire(c->s, 1), 1), NULL);
+  ck_assert_int_eq(uva_semaphore_release(c->s, 1), 0);
+  if (err != UV_ETIMEDOUT)
+    return err;
+  ck_assert_int_eq(uva_notify_one(c->n), 0);
+  if ((err = uva_await(uva_notify_notified(c->n), NULL)) != 0)
+    return err;
+  err = uva_await(uva_timeout(uva_notify_notified(c->n), 1), NULL);
+  if (err != UV_ETIMEDOUT)
+    return err;
+  return uva_await(uva_barrier_wait(c->b), NULL);
+}
+
+/* Mutex, RwLock, Semaphore, Notify, Barrier: new, lock/acquire futures,
+ * waits with a timeout. */
+static int sc_sync_locks(uv_loop_t *loop) {
+  sync_ctx c;
+  int err;
+  memset(&c, 0, sizeof(c));
+  if ((err = uva_mutex_new(loop, &c.m)) == 0 &&
+      (err = uva_rwlock_new(loop, &c.rw)) == 0 &&
+      (err = uva_semaphore_new(loop, 1, &c.s)) == 0 &&
+      (err = uva_notify_new(loop, &c.n)) == 0 &&
+      (err = uva_barrier_new(loop, 1, &c.b)) == 0)
+    err = uva_block_on(loop, uva_spawn(loop, sync_body, &c), NULL);
+  uva_mutex_free(c.m);
+  uva_rwlock_free(c.rw);
+  uva_semaphore_free(c.s);
+  uva_notify_free(c.n);
+  uva_barrier_free(c.b);
+  return err;
+}
+
+/* watch, broadcast and oneshot. */
+static int sc_sync_values(uv_loop_t *loop) {
+  uva_watch_t *w = NULL;
+  uva_watch_rx_t *wrx = NULL;
+  uva_broadcast_t *b = NULL;
+  uva_broadcast_rx_t *brx = NULL;
+  uva_oneshot_t *tx;
+  uva_future_t *rx;
+  uva_value_t v;
+  int x = 1, got = 0, err;
+  if ((err = uva_watch_new(loop, sizeof(int), &x, &w)) == 0 &&
+      (err = uva_watch_subscribe(w, &wrx)) == 0 &&
+      (err = uva_watch_send(w, &x)) == 0 &&
+      (err = uva_block_on(loop, uva_watch_changed(wrx), NULL)) == 0 &&
+      /* a waiting changed holds the async handle (an allocation) */
+      (err = uva_block_on(loop, uva_timeout(uva_watch_changed(wrx), 1),
+                          NULL)) == UV_ETIMEDOUT &&
+      (err = uva_watch_send(w, &x)) == 0 &&
+      (err = uva_broadcast_new(loop, sizeof(int), 2, &b)) == 0 &&
+      (err = uva_broadcast_subscribe(b, &brx)) == 0 &&
+      (err = uva_broadcast_send(b, &x)) == 0 &&
+      (err = uva_block_on(loop, uva_broadcast_recv(brx, &got), NULL)) == 0)
+    ck_assert_int_eq(got, 1);
+  uva_watch_rx_free(wrx);
+  uva_watch_free(w);
+  uva_broadcast_rx_free(brx);
+  uva_broadcast_free(b);
+  if (err != 0)
+    return err;
+  if ((err = uva_oneshot_new(loop, &tx, &rx)) != 0) {
+    ck_assert_int_eq(uva_future_status(rx), err);
+    uva_future_free(rx);
+    return err;
+  }
+  ck_assert_int_eq(uva_oneshot_send_u64(tx, 9), 0);
+  if ((err = uva_block_on(loop, rx, &v)) != 0)
+    return err;
+  ck_assert_uint_eq(v.u64, 9);
+  return 0;
+}
+
 static const scenario_t scenarios[] = {
     {"future_new+then", sc_future_then},
     {"ready+block_on", sc_ready},
@@ -1051,6 +1148,8 @@ static const scenario_t scenarios[] = {
     {"interval", sc_interval},
     {"first_ok+map+and_then", sc_combinators},
     {"task_local", sc_task_local},
+    {"sync locks", sc_sync_locks},
+    {"sync values", sc_sync_values},
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 

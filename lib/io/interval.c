@@ -4,7 +4,7 @@
  * when a tick's result is taken, so a tick dropped untaken loses nothing.
  * Deadlines are honest as uva_sleep's (see time.c): never early. */
 #include "internal.h"
-#include "io.h"
+#include "io-internal.h"
 
 #define NS_PER_MS 1000000u
 #define LATE_NS (5 * NS_PER_MS) /* later than this: a missed tick */

@@ -16,7 +16,7 @@
  * and I/O (a timer due at once would run again within the same libuv
  * iteration, for ever). */
 #include "internal.h"
-#include "io.h"
+#include "io-internal.h"
 
 #define NS_PER_MS 1000000u
 

@@ -7,7 +7,7 @@
  * queue).  The group's memory stays until it is freed, no member runs and
  * no future of it is left (refs). */
 #include "internal.h"
-#include "sync.h"
+#include "sync-internal.h"
 
 /* A member.  Linked on g->running or g->done (circular, with sentinels), or
  * held by a join_next (unlinked). */

@@ -6,7 +6,7 @@
  * The cancel's effects always run on the loop's thread: at once when
  * uva_token_cancel is called there, else from the async callback. */
 #include "internal.h"
-#include "sync.h"
+#include "sync-internal.h"
 
 struct uva_token_s {
   uva__loop_t *L;

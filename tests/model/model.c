@@ -19,6 +19,7 @@
  * its task's value or UV_ECANCELED exactly when it was cancelled; the loop
  * closes and uva's allocations are all freed. */
 #include "model.h"
+#include "sync.h"
 #include "../count-alloc.h"
 
 #include <stdarg.h>
@@ -159,6 +160,8 @@ void model_init(void) {
   if (count_alloc_install() != 0)
     abort();
 }
+
+long model_alloc_live(void) { return count_alloc_live(); } /* sync.c */
 
 /* ---- decoding ----------------------------------------------------------- */
 

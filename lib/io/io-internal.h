@@ -1,8 +1,8 @@
 /* uva's internal declarations for the io layer (lib/io/): what one io
  * module offers the others, and what uva_loop_shutdown (lib/core/loop.c)
  * uses to cancel pool work and to set its deadline.  Never installed. */
-#ifndef UVA_IO_H
-#define UVA_IO_H
+#ifndef UVA_IO_INTERNAL_H
+#define UVA_IO_INTERNAL_H
 
 #include "internal.h"
 
@@ -32,4 +32,4 @@ uint64_t uva__deadline(uint64_t ms);
  * checks uv_hrtime() and starts it again for the rest. */
 uint64_t uva__timer_ms(uv_loop_t *loop, uint64_t deadline);
 
-#endif /* UVA_IO_H */
+#endif /* UVA_IO_INTERNAL_H */
