@@ -13,9 +13,8 @@
  *  - the crawl loop waits on select { next rate-limit tick, next finished
  *    fetch }: a tick that loses leaves no tick lost, a join_next that loses
  *    leaves the finished fetch in the group (both are cancel safe);
- *  - at most --concurrency fetches read at a time: a channel of that many
- *    permits used as a token bucket.  TODO(lead): switch to the Semaphore
- *    (uva_semaphore_acquire/release) when the sync helper's branch lands;
+ *  - at most --concurrency fetches read at a time: a Semaphore of that many
+ *    permits (uva_semaphore_acquire_wait / uva_semaphore_release);
  *  - a cancellation token, cancelled on SIGINT (uva_signal) or at the
  *    --deadline, is bound to the group and to the crawl task: everything
  *    stops, each fetch cleans up (gives back its permit);
@@ -38,7 +37,7 @@
 typedef struct {
   uv_loop_t *loop;
   char dir[4096];        /* the site's directory */
-  uva_chan_t *permits;   /* the token bucket (a Semaphore, later) */
+  uva_semaphore_t *permits; /* --concurrency permits */
   uint64_t delay_ms;     /* each fetch takes at least this long */
   int verbose;
 } crawl_t;
@@ -111,7 +110,7 @@ static page_t *parse(const char *name, const char *text) {
 static int fetch_body(void *arg, uva_result_t *result) {
   fetch_arg_t *a = arg;
   crawl_t *c = a->c;
-  char path[8192], permit;
+  char path[8192];
   uva_value_t v;
   int err;
 
@@ -122,8 +121,8 @@ static int fetch_body(void *arg, uva_result_t *result) {
     return UV_ENOMEM;
   }
   /* acquire a permit (Semaphore::acquire) */
-  if ((err = uva_chan_recv_wait(c->permits, &permit)) != 0)
-    return err;
+  if ((err = uva_semaphore_acquire_wait(c->permits, 1)) != 0)
+    return err; /* cancelled while waiting: it holds no permit */
   logf_page(c, "fetching");
   snprintf(path, sizeof(path), "%s/%s", c->dir,
            (const char *)uva_task_local_get(&page_key));
@@ -135,8 +134,7 @@ static int fetch_body(void *arg, uva_result_t *result) {
       err = e2;
     }
   }
-  /* release the permit (cannot fail: the bucket has room for it) */
-  uva_chan_try_send(c->permits, &permit);
+  uva_semaphore_release(c->permits, 1);
   if (err != 0) {
     logf_page(c, uv_strerror(err));
     return err;
@@ -315,7 +313,6 @@ int main(int argc, char **argv) {
   int concurrency = 4, i, err, own_site = 0;
   uva_token_t *token;
   watch_t on_sig, on_deadline;
-  char permit = 'p';
 
   memset(&c, 0, sizeof(c));
   for (i = 1; i < argc; i++) {
@@ -360,9 +357,7 @@ int main(int argc, char **argv) {
   c.loop = &loop;
   s.c = &c;
   s.start = start;
-  uva_chan_new(&loop, 1, (size_t)concurrency, &c.permits);
-  for (i = 0; i < concurrency; i++)
-    uva_chan_try_send(c.permits, &permit);
+  uva_semaphore_new(&loop, (size_t)concurrency, &c.permits);
   uva_group_new(&loop, &s.group);
   uva_interval_new(&loop, 1000 / rate > 0 ? 1000 / rate : 1, UVA_TICK_BURST,
                    &s.rate);
@@ -416,7 +411,7 @@ int main(int argc, char **argv) {
   uva_group_free(s.group);
   uva_interval_free(s.rate);
   uva_token_free(token);
-  uva_chan_free(c.permits);
+  uva_semaphore_free(c.permits);
   uva_loop_shutdown(&loop, 1000, NULL);
   if (uv_loop_close(&loop) != 0)
     fprintf(stderr, "crawler: uv_loop_close failed\n");
