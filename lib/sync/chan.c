@@ -23,6 +23,7 @@
  * collect them and settle them after leaving, since settling may run code
  * (a select dropping its other branches) that uses the same channel. */
 #include "internal.h"
+#include "sync-internal.h"
 
 #include <sched.h>
 #include <string.h>
@@ -54,8 +55,8 @@ struct uva_chan_s {
   int dead;    /* uva_chan_free was called: only futures keep it */
   size_t refs; /* the caller's handle (until freed) and each future */
   uva_free_cb elem_free; /* frees what a message points to, or NULL */
-  uva_future_t *send_head, *send_tail; /* loop senders waiting for room */
-  uva_future_t *recv_head, *recv_tail; /* loop receivers waiting */
+  uva__waitq_t sendq; /* loop senders waiting for room */
+  uva__waitq_t recvq; /* loop receivers waiting */
   uva__recv_t *holders; /* settled receives holding a reserved slot */
   int strong;           /* holds a remote wait for its waiters */
 
@@ -226,7 +227,7 @@ static inline int has_room(const uva_chan_t *ch) { return ch->count < ch->cap; }
 
 /* Sets quiet again if nothing that ends it holds any more (entered). */
 static inline void requiet(uva_chan_t *ch) {
-  ch->quiet = !ch->closed && ch->send_head == NULL && ch->recv_head == NULL &&
+  ch->quiet = !ch->closed && ch->sendq.head == NULL && ch->recvq.head == NULL &&
               !ch->strong && ch->nres == 0;
 }
 
@@ -326,40 +327,6 @@ static void unreserve(uva_chan_t *ch, size_t slot) {
 
 /* ---- waiters ------------------------------------------------------------- */
 
-static void list_push(uva_future_t **head, uva_future_t **tail,
-                      uva_future_t *f) {
-  f->next = NULL;
-  if (*tail != NULL)
-    (*tail)->next = f;
-  else
-    *head = f;
-  *tail = f;
-}
-
-static uva_future_t *list_pop(uva_future_t **head, uva_future_t **tail) {
-  uva_future_t *f = *head;
-  if (f != NULL) {
-    *head = f->next;
-    if (*head == NULL)
-      *tail = NULL;
-    f->next = NULL;
-  }
-  return f;
-}
-
-static void list_remove(uva_future_t **head, uva_future_t **tail,
-                        uva_future_t *f) {
-  uva_future_t **pp, *prev = NULL;
-  for (pp = head; *pp != NULL; prev = *pp, pp = &(*pp)->next)
-    if (*pp == f) {
-      *pp = f->next;
-      if (*tail == f)
-        *tail = prev;
-      f->next = NULL;
-      return;
-    }
-}
-
 static void hold_add(uva_chan_t *ch, uva__recv_t *r) {
   r->hprev = NULL;
   r->hnext = ch->holders;
@@ -410,7 +377,7 @@ static inline int waits_hold(uva_chan_t *ch) {
 }
 
 static inline int update_waits(uva_chan_t *ch) {
-  int want = ch->recv_head != NULL || ch->send_head != NULL;
+  int want = ch->recvq.head != NULL || ch->sendq.head != NULL;
   if (uva__likely(want == ch->strong))
     return 0;
   return update_waits_slow(ch, want);
@@ -444,8 +411,8 @@ static inline int takes_for_sure(const uva_future_t *f) {
 static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
   uva_future_t *f;
 
-  if (ch->send_head != NULL && (ch->closed || has_room(ch))) {
-    f = list_pop(&ch->send_head, &ch->send_tail);
+  if (ch->sendq.head != NULL && (ch->closed || has_room(ch))) {
+    f = uva__waitq_pop(&ch->sendq);
     if (ch->closed) {
       *st = UV_EPIPE;
     } else {
@@ -455,8 +422,8 @@ static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
     }
     return f;
   }
-  if (ch->recv_head != NULL && has_avail(ch)) {
-    uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
+  if (ch->recvq.head != NULL && has_avail(ch)) {
+    uva__recv_t *r = (uva__recv_t *)uva__waitq_pop(&ch->recvq);
     if (takes_for_sure(&r->base)) {
       take_avail(ch, r->out);
     } else {
@@ -466,9 +433,9 @@ static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
     *st = 0;
     return &r->base;
   }
-  if (ch->recv_head != NULL && ch->closed && !has_avail(ch)) {
+  if (ch->recvq.head != NULL && ch->closed && !has_avail(ch)) {
     *st = UV_EOF;
-    return list_pop(&ch->recv_head, &ch->recv_tail);
+    return uva__waitq_pop(&ch->recvq);
   }
   return NULL;
 }
@@ -499,7 +466,7 @@ static void pump(uva_chan_t *ch) {
 static inline int pump_needed(uva_chan_t *ch, int locked) {
   if (locked)
     signal_threads(ch, 1);
-  return ch->send_head != NULL || ch->recv_head != NULL || ch->strong;
+  return ch->sendq.head != NULL || ch->recvq.head != NULL || ch->strong;
 }
 
 /* Ends a loop-side operation: leaves, settles the operation's own future
@@ -525,14 +492,14 @@ static void msg_free(uva_free_cb elem_free, void *msg) {
  * it needs.  Returns 1 when it left the channel (lock-free mode: nothing
  * else can move, the caller is done), 0 when the caller still finishes
  * (locked mode, or f failed: its error is in d). */
-static int waiter_add(uva_chan_t *ch, int locked, uva_future_t **head,
-                      uva_future_t **tail, uva_future_t *f, done_t *d) {
+static int waiter_add(uva_chan_t *ch, int locked, uva__waitq_t *q,
+                      uva_future_t *f, done_t *d) {
   int err;
 
-  list_push(head, tail, f);
+  uva__waitq_push(q, f);
   ch->quiet = 0;
   if (!ch->strong && (err = waits_hold(ch)) != 0) {
-    list_remove(head, tail, f);
+    uva__waitq_remove(q, f);
     done_add(d, f, err);
     return 0;
   }
@@ -543,8 +510,7 @@ static int waiter_add(uva_chan_t *ch, int locked, uva_future_t **head,
 }
 
 /* A waiting send or receive is cancelled: off its list, settled. */
-static void waiter_cancel(uva_chan_t *ch, uva_future_t **head,
-                          uva_future_t **tail, uva_future_t *f) {
+static void waiter_cancel(uva_chan_t *ch, uva__waitq_t *q, uva_future_t *f) {
   done_t d = {NULL, NULL};
   int locked;
 
@@ -553,7 +519,7 @@ static void waiter_cancel(uva_chan_t *ch, uva_future_t **head,
     return;
   }
   locked = lenter(ch);
-  list_remove(head, tail, f);
+  uva__waitq_remove(q, f);
   done_add(&d, f, UV_ECANCELED);
   finish(ch, locked, &d);
 }
@@ -571,11 +537,11 @@ static void send_start(uva_future_t *f) {
   locked = lenter(ch);
   if (ch->closed) {
     done_add(&d, f, UV_EPIPE);
-  } else if (has_room(ch) && ch->send_head == NULL) {
+  } else if (has_room(ch) && ch->sendq.head == NULL) {
     ring_push(ch, s->msg);
     f->flags |= F_SENT;
     done_add(&d, f, 0);
-  } else if (waiter_add(ch, locked, &ch->send_head, &ch->send_tail, f, &d)) {
+  } else if (waiter_add(ch, locked, &ch->sendq, f, &d)) {
     return; /* it waits: nothing else can move (no room, earlier senders) */
   }
   finish(ch, locked, &d);
@@ -583,7 +549,7 @@ static void send_start(uva_future_t *f) {
 
 static void send_cancel(uva_future_t *f) {
   uva_chan_t *ch = ((uva__send_t *)f)->ch;
-  waiter_cancel(ch, &ch->send_head, &ch->send_tail, f);
+  waiter_cancel(ch, &ch->sendq, f);
 }
 
 /* A message that never got in is freed with the channel's element free
@@ -604,9 +570,9 @@ static void send_release(uva_future_t *f) {
  * straight from the sender to that receiver's out, and the receiver is
  * woken.  Leaves the channel. */
 static inline void handoff(uva_chan_t *ch, const void *msg) {
-  uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
+  uva__recv_t *r = (uva__recv_t *)uva__waitq_pop(&ch->recvq);
   msg_copy(r->out, msg, ch->elem);
-  if (ch->recv_head == NULL && ch->send_head == NULL && ch->strong) {
+  if (ch->recvq.head == NULL && ch->sendq.head == NULL && ch->strong) {
     ch->strong = 0; /* no waiter left: the remote wait goes */
     uva__remote_wait_end(ch->L);
     requiet(ch);
@@ -623,10 +589,10 @@ static inline void handoff(uva_chan_t *ch, const void *msg) {
 static int send_step(uva_chan_t *ch, int locked, const void *msg) {
   int need;
 
-  if (ch->closed || !has_room(ch) || ch->send_head != NULL)
+  if (ch->closed || !has_room(ch) || ch->sendq.head != NULL)
     return UVA_PENDING;
-  if (!locked && ch->recv_head != NULL && ch->count == 0 &&
-      takes_for_sure(ch->recv_head)) {
+  if (!locked && ch->recvq.head != NULL && ch->count == 0 &&
+      takes_for_sure(ch->recvq.head)) {
     handoff(ch, msg);
     return 0;
   }
@@ -653,8 +619,8 @@ send_enter(uva_chan_t *ch, const void *msg, int *locked) {
       lleave(ch, 0);
       return 0;
     }
-    if (ch->recv_head != NULL && ch->count == 0 && !ch->closed &&
-        ch->send_head == NULL && takes_for_sure(ch->recv_head)) {
+    if (ch->recvq.head != NULL && ch->count == 0 && !ch->closed &&
+        ch->sendq.head == NULL && takes_for_sure(ch->recvq.head)) {
       handoff(ch, msg);
       return 0;
     }
@@ -680,7 +646,7 @@ static int send_here(uva_chan_t *ch, const void *msg) {
 static int recv_step(uva_chan_t *ch, int locked, void *out) {
   int need;
 
-  if (ch->recv_head != NULL || !has_avail(ch))
+  if (ch->recvq.head != NULL || !has_avail(ch))
     return UVA_PENDING;
   take_avail(ch, out);
   need = pump_needed(ch, locked);
@@ -751,13 +717,13 @@ static void recv_start(uva_future_t *f) {
     return;
   }
   locked = lenter(ch);
-  if (ch->recv_head == NULL && has_avail(ch)) {
+  if (ch->recvq.head == NULL && has_avail(ch)) {
     r->slot = reserve(ch);
     hold_add(ch, r);
     done_add(&d, f, 0);
   } else if (ch->closed && !has_avail(ch)) {
     done_add(&d, f, UV_EOF);
-  } else if (waiter_add(ch, locked, &ch->recv_head, &ch->recv_tail, f, &d)) {
+  } else if (waiter_add(ch, locked, &ch->recvq, f, &d)) {
     return; /* it waits: nothing else can move (no message for it) */
   }
   finish(ch, locked, &d);
@@ -765,7 +731,7 @@ static void recv_start(uva_future_t *f) {
 
 static void recv_cancel(uva_future_t *f) {
   uva_chan_t *ch = ((uva__recv_t *)f)->ch;
-  waiter_cancel(ch, &ch->recv_head, &ch->recv_tail, f);
+  waiter_cancel(ch, &ch->recvq, f);
 }
 
 /* The receive's result is taken: its message goes to out and leaves the
@@ -845,7 +811,7 @@ static void chan_remote_cb(uva__remote_t *rm) {
 /* Locked, on another thread: wakes the loop if it has waiters (coalesced).
  * Returns 1 if the caller must post the wake-up after unlocking. */
 static int need_wake(uva_chan_t *ch) {
-  if (ch->notified || (ch->send_head == NULL && ch->recv_head == NULL))
+  if (ch->notified || (ch->sendq.head == NULL && ch->recvq.head == NULL))
     return 0;
   ch->notified = 1;
   return 1;
@@ -871,7 +837,7 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
     uv_cond_signal(&ch->msgs);
   if (ch->tsend > 0 && has_room(ch))
     uv_cond_signal(&ch->room); /* the next blocked sender */
-  wake = ch->recv_head != NULL && need_wake(ch);
+  wake = ch->recvq.head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   /* The channel is still there: it may not be freed before we return. */
   if (wake)
@@ -899,7 +865,7 @@ int uva_chan_recv_blocking(uva_chan_t *ch, void *out) {
     uv_cond_signal(&ch->room);
   if (ch->trecv > 0 && has_avail(ch))
     uv_cond_signal(&ch->msgs); /* the next blocked receiver */
-  wake = ch->send_head != NULL && need_wake(ch);
+  wake = ch->sendq.head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   if (wake)
     uva__remote_post(ch->L, &ch->remote);
@@ -1054,10 +1020,10 @@ static __attribute__((noinline)) int send_park(uva_chan_t *ch, int locked,
   uva__node_init(&node.base, ch->L, &send_ops);
   node.ch = ch;
   node.src = copy;
-  list_push(&ch->send_head, &ch->send_tail, &node.base);
+  uva__waitq_push(&ch->sendq, &node.base);
   ch->quiet = 0;
   if (!ch->strong && (err = waits_hold(ch)) != 0) {
-    list_remove(&ch->send_head, &ch->send_tail, &node.base);
+    uva__waitq_remove(&ch->sendq, &node.base);
     lleave(ch, locked);
     return err;
   }
@@ -1085,10 +1051,10 @@ static __attribute__((noinline)) int recv_park(uva_chan_t *ch, int locked,
   uva__node_init(&node.base, ch->L, &recv_ops);
   node.ch = ch;
   node.out = out;
-  list_push(&ch->recv_head, &ch->recv_tail, &node.base);
+  uva__waitq_push(&ch->recvq, &node.base);
   ch->quiet = 0;
   if (!ch->strong && (err = waits_hold(ch)) != 0) {
-    list_remove(&ch->recv_head, &ch->recv_tail, &node.base);
+    uva__waitq_remove(&ch->recvq, &node.base);
     lleave(ch, locked);
     return err;
   }
@@ -1135,7 +1101,7 @@ int uva_chan_try_send(uva_chan_t *ch, const void *msg) {
   locked = lenter(ch);
   if (ch->closed)
     err = UV_EPIPE;
-  else if (!has_room(ch) || ch->send_head != NULL)
+  else if (!has_room(ch) || ch->sendq.head != NULL)
     err = UV_EAGAIN; /* full, or earlier senders go first */
   else
     ring_push(ch, msg);
@@ -1150,7 +1116,7 @@ int uva_chan_try_recv(uva_chan_t *ch, void *out) {
   if (ch == NULL || out == NULL)
     return UV_EINVAL;
   locked = lenter(ch);
-  if (ch->recv_head == NULL && has_avail(ch))
+  if (ch->recvq.head == NULL && has_avail(ch))
     take_avail(ch, out);
   else if (ch->closed && !has_avail(ch))
     err = UV_EOF;
@@ -1231,8 +1197,8 @@ void uva_chan_free(uva_chan_t *ch) {
   ch->refs++; /* the futures settled below may drop theirs meanwhile */
   uva__remote_cancel(ch->L, &ch->remote);
   /* One at a time: settling one may cancel another (a select). */
-  while ((f = list_pop(&ch->send_head, &ch->send_tail)) != NULL ||
-         (f = list_pop(&ch->recv_head, &ch->recv_tail)) != NULL)
+  while ((f = uva__waitq_pop(&ch->sendq)) != NULL ||
+         (f = uva__waitq_pop(&ch->recvq)) != NULL)
     uva__settle_err(f, UV_ECANCELED);
   ch->dead = 1;
   /* Receives that completed but were not taken yet: their messages go with

@@ -36,10 +36,41 @@ typedef struct {
   uva_future_t *head, *tail;
 } uva__waitq_t;
 
-void uva__waitq_push(uva__waitq_t *q, uva_future_t *f);
-uva_future_t *uva__waitq_pop(uva__waitq_t *q);
-/* Takes f off q; returns 1 if it was there. */
-int uva__waitq_remove(uva__waitq_t *q, uva_future_t *f);
+/* Adds f at the tail; takes the head (NULL when empty); takes f off q,
+ * returning 1 if it was there. */
+static inline void uva__waitq_push(uva__waitq_t *q, uva_future_t *f) {
+  f->next = NULL;
+  if (q->tail != NULL)
+    q->tail->next = f;
+  else
+    q->head = f;
+  q->tail = f;
+}
+
+static inline uva_future_t *uva__waitq_pop(uva__waitq_t *q) {
+  uva_future_t *f = q->head;
+  if (f != NULL) {
+    q->head = f->next;
+    if (q->head == NULL)
+      q->tail = NULL;
+    f->next = NULL;
+  }
+  return f;
+}
+
+static inline int uva__waitq_remove(uva__waitq_t *q, uva_future_t *f) {
+  uva_future_t **pp, *prev = NULL;
+  for (pp = &q->head; *pp != NULL; prev = *pp, pp = &(*pp)->next)
+    if (*pp == f) {
+      *pp = f->next;
+      if (q->tail == f)
+        q->tail = prev;
+      f->next = NULL;
+      return 1;
+    }
+  return 0;
+}
+
 
 /* What every sync object starts with: its loop, its memory, and the
  * references that keep it (the caller's handle until freed, and each

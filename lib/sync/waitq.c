@@ -13,41 +13,6 @@
 #include "internal.h"
 #include "sync-internal.h"
 
-/* ---- waiter queues ------------------------------------------------------ */
-
-void uva__waitq_push(uva__waitq_t *q, uva_future_t *f) {
-  f->next = NULL;
-  if (q->tail != NULL)
-    q->tail->next = f;
-  else
-    q->head = f;
-  q->tail = f;
-}
-
-uva_future_t *uva__waitq_pop(uva__waitq_t *q) {
-  uva_future_t *f = q->head;
-  if (f != NULL) {
-    q->head = f->next;
-    if (q->head == NULL)
-      q->tail = NULL;
-    f->next = NULL;
-  }
-  return f;
-}
-
-int uva__waitq_remove(uva__waitq_t *q, uva_future_t *f) {
-  uva_future_t **pp, *prev = NULL;
-  for (pp = &q->head; *pp != NULL; prev = *pp, pp = &(*pp)->next)
-    if (*pp == f) {
-      *pp = f->next;
-      if (q->tail == f)
-        q->tail = prev;
-      f->next = NULL;
-      return 1;
-    }
-  return 0;
-}
-
 /* ---- sync objects ------------------------------------------------------- */
 
 void *uva__sync_new(uv_loop_t *loop, size_t size) {
