@@ -612,7 +612,7 @@ START_TEST(completed_at_once_futures_consumed_everywhere) {
 END_TEST
 
 /* A receiver parks on a channel no thread has used yet (no fence: see park
- * in lib/chan.c), then a thread's first send races with it: the first send
+ * in lib/sync/chan.c), then a thread's first send races with it: the first send
  * always wakes the loop, so the message arrives every time. */
 typedef struct {
   uva_chan_t *ch;
@@ -653,6 +653,290 @@ START_TEST(first_thread_send_wakes_parked_receiver) {
 }
 END_TEST
 
+/* ---- uva_chan_send_wait / uva_chan_recv_wait: tasks that park ------------ */
+
+/* A task that must wait parks on a node on its own stack (lib/sync/chan.c): the
+ * hand-off, order, backpressure, cancel, close and free must behave as the
+ * future-based calls do. */
+typedef struct {
+  uva_chan_t *ch;
+  int n;
+  int status;   /* of the last call */
+  int got;      /* messages received */
+  int bad;      /* out of order */
+  int mix;      /* alternate with uva_await(uva_chan_recv(...)) */
+} wctx_t;
+
+static int w_sender(void *arg, uva_result_t *r) {
+  wctx_t *c = arg;
+  (void)r;
+  for (int i = 1; i <= c->n; i++)
+    if ((c->status = uva_chan_send_wait(c->ch, &i)) != 0)
+      return c->status;
+  return uva_chan_close(c->ch);
+}
+
+static int w_receiver(void *arg, uva_result_t *r) {
+  wctx_t *c = arg;
+  int v, k = 0;
+  (void)r;
+  for (;;) {
+    v = -1;
+    c->status = (c->mix && (k++ & 1)) ? uva_await(uva_chan_recv(c->ch, &v), NULL)
+                                      : uva_chan_recv_wait(c->ch, &v);
+    if (c->status != 0)
+      break;
+    if (v != ++c->got)
+      c->bad++;
+  }
+  return c->status == UV_EOF ? 0 : c->status;
+}
+
+START_TEST(wait_calls_park_and_hand_off) {
+  size_t caps[] = {1, 3, 64};
+  for (int ci = 0; ci < 3; ci++)
+    for (int mix = 0; mix < 2; mix++) {
+      LOOP_INIT(loop);
+      wctx_t s = {NULL, 1000, 1, 0, 0, 0}, rc;
+      uva_future_t *h[2];
+      uva_result_t res[2];
+      ck_assert_int_eq(uva_chan_new(loop, sizeof(int), caps[ci], &s.ch), 0);
+      rc = s;
+      rc.mix = mix;
+      /* the receiver first (it parks on an empty channel), then the
+       * sender (it parks whenever the channel is full) */
+      h[0] = uva_spawn(loop, w_receiver, &rc);
+      h[1] = uva_spawn(loop, w_sender, &s);
+      ck_assert_int_eq(uva_block_on(loop, uva_join(loop, h, 2, res), NULL), 0);
+      ck_assert_int_eq(res[0].status, 0);
+      ck_assert_int_eq(res[1].status, 0);
+      ck_assert_int_eq(rc.got, 1000);
+      ck_assert_int_eq(rc.bad, 0);
+      ck_assert_int_eq(rc.status, UV_EOF);
+      uva_chan_free(s.ch);
+      LOOP_CLOSE_NOW(loop);
+    }
+}
+END_TEST
+
+typedef struct {
+  uva_chan_t *ch;
+  int v;
+  int status;
+  int returned;
+} one_t;
+
+static int w_recv_once(void *arg, uva_result_t *r) {
+  one_t *o = arg;
+  (void)r;
+  o->status = uva_chan_recv_wait(o->ch, &o->v);
+  o->returned = 1;
+  return 0;
+}
+
+static int w_send_once(void *arg, uva_result_t *r) {
+  one_t *o = arg;
+  (void)r;
+  o->status = uva_chan_send_wait(o->ch, &o->v);
+  o->returned = 1;
+  return 0;
+}
+
+START_TEST(wait_parked_cancel_takes_nothing) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  one_t o = {NULL, -1, 1, 0};
+  int v;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  /* a parked receive, cancelled: UV_ECANCELED, out untouched, and the next
+   * message stays in the channel for the next receiver */
+  o.ch = ch;
+  uva_future_t *h = uva_spawn(loop, w_recv_once, &o);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1); /* parked */
+  ck_assert_int_eq(o.returned, 0);
+  ck_assert_int_eq(uva_future_cancel(h), 0);
+  /* a cancelled task's join future reports the cancel */
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), UV_ECANCELED);
+  ck_assert_int_eq(o.status, UV_ECANCELED);
+  ck_assert_int_eq(o.v, -1);
+  v = 5;
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), 0);
+  ck_assert_int_eq(o.v, -1); /* nobody left on the list writes to it */
+  ck_assert_int_eq(uva_chan_len(ch), 1);
+  /* a parked send (the channel is full), cancelled: its message never
+   * gets in */
+  one_t s = {ch, 6, 1, 0};
+  h = uva_spawn(loop, w_send_once, &s);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
+  ck_assert_int_eq(s.returned, 0);
+  ck_assert_int_eq(uva_future_cancel(h), 0);
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), UV_ECANCELED);
+  ck_assert_int_eq(s.status, UV_ECANCELED);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), 0);
+  ck_assert_int_eq(v, 5);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), UV_EAGAIN);
+  uva_chan_free(ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+START_TEST(wait_parked_close_and_free) {
+  LOOP_INIT(loop);
+  uva_chan_t *ch;
+  one_t r = {NULL, -1, 1, 0}, s;
+  int v = 1;
+  uva_future_t *h;
+  /* close: a parked receive ends with UV_EOF, a parked send with UV_EPIPE */
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  r.ch = ch;
+  h = uva_spawn(loop, w_recv_once, &r);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
+  ck_assert_int_eq(uva_chan_close(ch), 0);
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), 0);
+  ck_assert_int_eq(r.status, UV_EOF);
+  uva_chan_free(ch);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), 0);
+  s = (one_t){ch, 2, 1, 0};
+  h = uva_spawn(loop, w_send_once, &s);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
+  ck_assert_int_eq(uva_chan_close(ch), 0);
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), 0);
+  ck_assert_int_eq(s.status, UV_EPIPE);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), 0);
+  ck_assert_int_eq(v, 1);
+  ck_assert_int_eq(uva_chan_try_recv(ch, &v), UV_EOF);
+  uva_chan_free(ch);
+  /* free: parked ones end with UV_ECANCELED and the task goes on */
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  r = (one_t){ch, -1, 1, 0};
+  h = uva_spawn(loop, w_recv_once, &r);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
+  uva_chan_free(ch);
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), 0);
+  ck_assert_int_eq(r.status, UV_ECANCELED);
+  ck_assert_int_eq(r.v, -1);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  ck_assert_int_eq(uva_chan_try_send(ch, &v), 0);
+  s = (one_t){ch, 2, 1, 0};
+  h = uva_spawn(loop, w_send_once, &s);
+  ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1);
+  uva_chan_free(ch);
+  ck_assert_int_eq(uva_block_on(loop, h, NULL), 0);
+  ck_assert_int_eq(s.status, UV_ECANCELED);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* Parked tasks served by plain threads (the channel in locked mode). */
+typedef struct {
+  uva_chan_t *ch;
+  int n;
+  int err;
+  int bad;
+} tpart_t;
+
+static void t_sender(void *arg) {
+  tpart_t *p = arg;
+  for (int i = 1; i <= p->n && p->err == 0; i++)
+    p->err = uva_chan_send_blocking(p->ch, &i);
+}
+
+static void t_receiver(void *arg) {
+  tpart_t *p = arg;
+  int v;
+  for (int i = 1; i <= p->n; i++) {
+    if ((p->err = uva_chan_recv_blocking(p->ch, &v)) != 0)
+      return;
+    if (v != i)
+      p->bad++;
+  }
+}
+
+typedef struct {
+  tpart_t in, out; /* the thread sends on in.ch, receives on out.ch */
+} tpair_t;
+
+static int w_with_threads(void *arg, uva_result_t *r) {
+  tpair_t *tp = arg;
+  uv_thread_t a, b;
+  int v, err = 0;
+  (void)r;
+  ck_assert_int_eq(uv_thread_create(&a, t_sender, &tp->in), 0);
+  ck_assert_int_eq(uv_thread_create(&b, t_receiver, &tp->out), 0);
+  for (int i = 1; i <= tp->in.n && err == 0; i++) {
+    if ((err = uva_chan_recv_wait(tp->in.ch, &v)) == 0 && v != i)
+      tp->in.bad++;
+    if (err == 0)
+      err = uva_chan_send_wait(tp->out.ch, &v);
+  }
+  uv_thread_join(&a);
+  uv_thread_join(&b);
+  return err;
+}
+
+START_TEST(wait_parked_served_by_threads) {
+  LOOP_INIT(loop);
+  int n = getenv("UVA_TEST_SMALL") ? 2000 : 20000;
+  tpair_t tp = {{NULL, n, 0, 0}, {NULL, n, 0, 0}};
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 2, &tp.in.ch), 0);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 2, &tp.out.ch), 0);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, w_with_threads, &tp), NULL), 0);
+  ck_assert_int_eq(tp.in.err, 0);
+  ck_assert_int_eq(tp.out.err, 0);
+  ck_assert_int_eq(tp.in.bad, 0);
+  ck_assert_int_eq(tp.out.bad, 0);
+  uva_chan_free(tp.in.ch);
+  uva_chan_free(tp.out.ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* A parked send has copied its message, as uva_chan_send does: changing the
+ * caller's variable while the task waits changes nothing (small messages
+ * are copied onto the task's stack, large ones into a future). */
+typedef struct {
+  uva_chan_t *ch;
+  char *msg;
+  int status;
+} big_send_t;
+
+static int w_send_shared(void *arg, uva_result_t *r) {
+  big_send_t *b = arg;
+  (void)r;
+  b->status = uva_chan_send_wait(b->ch, b->msg);
+  return 0;
+}
+
+START_TEST(wait_parked_send_copies_message) {
+  size_t sizes[] = {8, 64, 65, 4096};
+  for (int i = 0; i < 4; i++) {
+    LOOP_INIT(loop);
+    size_t n = sizes[i];
+    char *shared = malloc(n), *out = malloc(n);
+    big_send_t b = {NULL, shared, 1};
+    ck_assert_int_eq(uva_chan_new(loop, n, 1, &b.ch), 0);
+    memset(shared, 'a', n);
+    ck_assert_int_eq(uva_chan_try_send(b.ch, shared), 0); /* full */
+    memset(shared, 'b', n);
+    uva_future_t *h = uva_spawn(loop, w_send_shared, &b);
+    ck_assert_int_eq(uv_run(loop, UV_RUN_NOWAIT), 1); /* parked */
+    memset(shared, 'c', n); /* after the call: must not be what is sent */
+    ck_assert_int_eq(uva_chan_try_recv(b.ch, out), 0);
+    ck_assert_int_eq(out[0], 'a');
+    ck_assert_int_eq(uva_block_on(loop, h, NULL), 0);
+    ck_assert_int_eq(b.status, 0);
+    ck_assert_int_eq(uva_chan_try_recv(b.ch, out), 0);
+    ck_assert_int_eq(out[0], 'b');
+    ck_assert_int_eq(out[n - 1], 'b');
+    uva_chan_free(b.ch);
+    free(shared);
+    free(out);
+    LOOP_CLOSE(loop);
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("chan");
   TCase *tc = tcase_create("core");
@@ -672,6 +956,11 @@ static Suite *suite(void) {
   tcase_add_test(tc, inbox_walk_survives_frees);
   tcase_add_test(tc, completed_at_once_futures_consumed_everywhere);
   tcase_add_test(tc, first_thread_send_wakes_parked_receiver);
+  tcase_add_test(tc, wait_calls_park_and_hand_off);
+  tcase_add_test(tc, wait_parked_cancel_takes_nothing);
+  tcase_add_test(tc, wait_parked_close_and_free);
+  tcase_add_test(tc, wait_parked_served_by_threads);
+  tcase_add_test(tc, wait_parked_send_copies_message);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -892,10 +892,230 @@ out:
   return err;
 }
 
+/* uva_token_new, uva_token_child, uva_token_cancelled, uva_token_bind. */
+static int sc_token(uv_loop_t *loop) {
+  uva_token_t *tok = NULL, *child = NULL;
+  uva_future_t *w, *b;
+  int err, err2;
+
+  if ((err = uva_token_new(loop, &tok)) != 0)
+    return err;
+  if ((err = uva_token_child(tok, &child)) != 0)
+    goto out;
+  w = uva_token_cancelled(child);
+  b = uva_token_bind(tok, uva_spawn(loop, body_await, loop));
+  uva_token_cancel(tok);
+  err = uva_block_on(loop, w, NULL);
+  err2 = uva_block_on(loop, b, NULL);
+  if (err == 0 && err2 != UV_ECANCELED)
+    err = err2;
+out:
+  uva_token_free(child);
+  uva_token_free(tok);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return err;
+}
+
+/* uva_group_new, spawn, add, join_next, wait, free with a running task. */
+static int sc_group(uv_loop_t *loop) {
+  uva_group_t *g;
+  uva_result_t r;
+  int err;
+
+  TRY(uva_group_new(loop, &g));
+  if ((err = uva_group_spawn(g, body_value, NULL, NULL, NULL)) != 0)
+    goto out;
+  if ((err = uva_group_add(g, uva_sleep(loop, 1), NULL)) != 0)
+    goto out;
+  if ((err = uva_block_on(loop, uva_group_wait(g), NULL)) != 0)
+    goto out;
+  while ((err = uva_block_on(loop, uva_group_join_next(g, &r), NULL)) == 0) {
+    if (r.status == UV_ENOMEM)
+      err = UV_ENOMEM; /* a task's stack */
+    else
+      ck_assert_int_eq(r.status, 0);
+    uva_result_free(&r);
+    if (err != 0)
+      goto out;
+  }
+  if (err != UV_EOF)
+    goto out;
+  err = uva_group_spawn(g, body_await, loop, NULL, NULL);
+out:
+  uva_group_free(g); /* cancels the last task */
+  uv_run(loop, UV_RUN_DEFAULT);
+  return err;
+}
+
+/* uva_interval_new, uva_interval_tick. */
+static int sc_interval(uv_loop_t *loop) {
+  uva_interval_t *iv;
+  int err, i;
+
+  TRY(uva_interval_new(loop, 1, UVA_TICK_SKIP, &iv));
+  for (i = 0, err = 0; i < 3 && err == 0; i++)
+    err = uva_block_on(loop, uva_interval_tick(iv), NULL);
+  uva_interval_free(iv);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return err;
+}
+
+static int double_u64(void *data, uva_result_t *r) {
+  (void)data;
+  r->value.u64 *= 2;
+  return r->status;
+}
+
+static uva_future_t *next_u64(void *data, uva_value_t v, uva_free_cb fn) {
+  (void)fn;
+  return uva_ready_u64(data, v.u64 + 1);
+}
+
+/* uva_first_ok, uva_future_map, uva_future_and_then. */
+static int sc_combinators(uv_loop_t *loop) {
+  uva_future_t *fs[2];
+  uva_result_t win;
+  uva_value_t v;
+  int st[2];
+
+  fs[0] = uva_failed(loop, UV_EPIPE);
+  fs[1] = uva_ready_u64(loop, 3);
+  TRY(uva_block_on(loop, uva_first_ok(loop, fs, 2, &win, st), NULL));
+  if (st[0] == UV_ENOMEM || st[1] == UV_ENOMEM)
+    return UV_ENOMEM; /* a child failed to be made */
+  ck_assert_uint_eq(win.value.u64, 3);
+  TRY(uva_block_on(loop,
+                   uva_future_map(uva_ready_u64(loop, 2), double_u64, NULL),
+                   &v));
+  ck_assert_uint_eq(v.u64, 4);
+  TRY(uva_block_on(
+      loop, uva_future_and_then(uva_ready_u64(loop, 1), next_u64, loop), &v));
+  ck_assert_uint_eq(v.u64, 2);
+  return 0;
+}
+
+static int key;
+
+static int body_local(void *arg, uva_result_t *result) {
+  char *v = test_strdup("v");
+  int err;
+  (void)arg;
+  (void)result;
+  if ((err = uva_task_local_set(&key, v, free)) != 0) {
+    free(v); /* still ours */
+    return err;
+  }
+  ck_assert_str_eq(uva_task_local_get(&key), "v");
+  return 0;
+}
+
+/* uva_task_local_set. */
+static int sc_task_local(uv_loop_t *loop) {
+  TRY(uva_block_on(loop, uva_spawn(loop, body_local, NULL), NULL));
+  return 0;
+}
+
 typedef struct {
   const char *name;
   int (*fn)(uv_loop_t *loop);
 } scenario_t;
+
+/* ---- sync primitives (issue 10) ----------------------------------------- */
+
+typedef struct {
+  uva_mutex_t *m;
+  uva_rwlock_t *rw;
+  uva_semaphore_t *s;
+  uva_notify_t *n;
+  uva_barrier_t *b;
+} sync_ctx;
+
+static int sync_body(void *arg, uva_result_t *result) {
+  sync_ctx *c = arg;
+  int err;
+  (void)result;
+  if ((err = uva_await(uva_mutex_lock(c->m), NULL)) != 0)
+    return err;
+  ck_assert_int_eq(uva_mutex_unlock(c->m), 0);
+  if ((err = uva_await(uva_rwlock_write(c->rw), NULL)) != 0)
+    return err;
+  ck_assert_int_eq(uva_rwlock_write_unlock(c->rw), 0);
+  if ((err = uva_await(uva_semaphore_acquire(c->s, 1), NULL)) != 0)
+    return err;
+  /* a waiting acquire: it holds the loop's async handle (an allocation) */
+  err = uva_await(uva_timeout(uva_semaphore_acquire(c->s, 1), 1), NULL);
+  ck_assert_int_eq(uva_semaphore_release(c->s, 1), 0);
+  if (err != UV_ETIMEDOUT)
+    return err;
+  ck_assert_int_eq(uva_notify_one(c->n), 0);
+  if ((err = uva_await(uva_notify_notified(c->n), NULL)) != 0)
+    return err;
+  err = uva_await(uva_timeout(uva_notify_notified(c->n), 1), NULL);
+  if (err != UV_ETIMEDOUT)
+    return err;
+  return uva_await(uva_barrier_wait(c->b), NULL);
+}
+
+/* Mutex, RwLock, Semaphore, Notify, Barrier: new, lock/acquire futures,
+ * waits with a timeout. */
+static int sc_sync_locks(uv_loop_t *loop) {
+  sync_ctx c;
+  int err;
+  memset(&c, 0, sizeof(c));
+  if ((err = uva_mutex_new(loop, &c.m)) == 0 &&
+      (err = uva_rwlock_new(loop, &c.rw)) == 0 &&
+      (err = uva_semaphore_new(loop, 1, &c.s)) == 0 &&
+      (err = uva_notify_new(loop, &c.n)) == 0 &&
+      (err = uva_barrier_new(loop, 1, &c.b)) == 0)
+    err = uva_block_on(loop, uva_spawn(loop, sync_body, &c), NULL);
+  uva_mutex_free(c.m);
+  uva_rwlock_free(c.rw);
+  uva_semaphore_free(c.s);
+  uva_notify_free(c.n);
+  uva_barrier_free(c.b);
+  return err;
+}
+
+/* watch, broadcast and oneshot. */
+static int sc_sync_values(uv_loop_t *loop) {
+  uva_watch_t *w = NULL;
+  uva_watch_rx_t *wrx = NULL;
+  uva_broadcast_t *b = NULL;
+  uva_broadcast_rx_t *brx = NULL;
+  uva_oneshot_t *tx;
+  uva_future_t *rx;
+  uva_value_t v;
+  int x = 1, got = 0, err;
+  if ((err = uva_watch_new(loop, sizeof(int), &x, &w)) == 0 &&
+      (err = uva_watch_subscribe(w, &wrx)) == 0 &&
+      (err = uva_watch_send(w, &x)) == 0 &&
+      (err = uva_block_on(loop, uva_watch_changed(wrx), NULL)) == 0 &&
+      /* a waiting changed holds the async handle (an allocation) */
+      (err = uva_block_on(loop, uva_timeout(uva_watch_changed(wrx), 1),
+                          NULL)) == UV_ETIMEDOUT &&
+      (err = uva_watch_send(w, &x)) == 0 &&
+      (err = uva_broadcast_new(loop, sizeof(int), 2, &b)) == 0 &&
+      (err = uva_broadcast_subscribe(b, &brx)) == 0 &&
+      (err = uva_broadcast_send(b, &x)) == 0 &&
+      (err = uva_block_on(loop, uva_broadcast_recv(brx, &got), NULL)) == 0)
+    ck_assert_int_eq(got, 1);
+  uva_watch_rx_free(wrx);
+  uva_watch_free(w);
+  uva_broadcast_rx_free(brx);
+  uva_broadcast_free(b);
+  if (err != 0)
+    return err;
+  if ((err = uva_oneshot_new(loop, &tx, &rx)) != 0) {
+    ck_assert_int_eq(uva_future_status(rx), err);
+    uva_future_free(rx);
+    return err;
+  }
+  ck_assert_int_eq(uva_oneshot_send_u64(tx, 9), 0);
+  if ((err = uva_block_on(loop, rx, &v)) != 0)
+    return err;
+  ck_assert_uint_eq(v.u64, 9);
+  return 0;
+}
 
 static const scenario_t scenarios[] = {
     {"future_new+then", sc_future_then},
@@ -923,6 +1143,13 @@ static const scenario_t scenarios[] = {
     {"signal", sc_signal},
     {"asyncfd", sc_asyncfd},
     {"process", sc_process},
+    {"token", sc_token},
+    {"group", sc_group},
+    {"interval", sc_interval},
+    {"first_ok+map+and_then", sc_combinators},
+    {"task_local", sc_task_local},
+    {"sync locks", sc_sync_locks},
+    {"sync values", sc_sync_values},
 };
 #define NSCENARIOS ((int)(sizeof(scenarios) / sizeof(scenarios[0])))
 

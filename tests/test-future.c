@@ -4,7 +4,7 @@
 
 START_TEST(version) {
   ck_assert_uint_eq(uva_version(), UVA_VERSION_HEX);
-  ck_assert_str_eq(uva_version_string(), "0.1.0");
+  ck_assert_str_eq(uva_version_string(), "0.2.0");
 }
 END_TEST
 

@@ -7,6 +7,7 @@
 #include "test-util.h"
 
 #include "model/model.h"
+#include "model/sync.h"
 
 #include <inttypes.h>
 
@@ -39,11 +40,40 @@ START_TEST(programs) {
 }
 END_TEST
 
+/* The sync model (tests/model/sync.c): Mutex, Semaphore, Notify, watch. */
+static void run_sync_seed(uint64_t seed, model_sync_stats_t *st, int trace) {
+  uint8_t bytes[256];
+  model_expand(seed ^ 0x5EEDull, bytes, sizeof(bytes));
+  snprintf(model_label, sizeof(model_label),
+           "sync seed %" PRIu64 "; replay: UVA_MODEL_SEED=%" PRIu64, seed,
+           seed);
+  model_sync_run(bytes, sizeof(bytes), st, trace);
+}
+
+START_TEST(sync_programs) {
+  model_sync_stats_t st = {0};
+  if (getenv("UVA_MODEL_SEED") != NULL) {
+    run_sync_seed(env_u64("UVA_MODEL_SEED", 0), &st, 1);
+  } else {
+    uint64_t dflt = getenv("UVA_TEST_SMALL") ? 300 : 1500;
+    uint64_t start = env_u64("UVA_MODEL_START", 1);
+    uint64_t count = env_u64("UVA_MODEL_COUNT", dflt);
+    for (uint64_t s = start; s < start + count; s++)
+      run_sync_seed(s, &st, 0);
+  }
+  printf("sync model: %" PRIu64 " programs, %" PRIu64 " tasks, %" PRIu64
+         " ops, %" PRIu64 " wakes of %" PRIu64 " notify_one\n",
+         st.programs, st.tasks, st.ops, st.wakes, st.notifies);
+  fflush(stdout);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("model");
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 3600);
   tcase_add_test(tc, programs);
+  tcase_add_test(tc, sync_programs);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,17 +1,21 @@
-/* uva readiness of a descriptor another library owns (tokio's AsyncFd, one
+/** @file
+ * uva readiness of a descriptor another library owns (tokio's AsyncFd, one
  * uv_poll_t): for libcurl, libpq or OpenSSL, which do their own reads and
- * writes and only need to know when to retry.  Included by uva.h.  Every
- * call is made on the loop's thread. */
+ * writes and only need to know when to retry.  Included by uva.h; may also
+ * be included on its own.  Every call is made on the loop's thread. */
 #ifndef UVA_ASYNCFD_H
 #define UVA_ASYNCFD_H
+
+#include "uva/base.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/** A watcher of one descriptor's readiness (uva_asyncfd_new). */
 typedef struct uva_asyncfd_s uva_asyncfd_t;
 
-/* Watches fd (a socket, pipe or other pollable descriptor) and stores the
+/** Watches fd (a socket, pipe or other pollable descriptor) and stores the
  * watcher in *out (NULL on error).  uva never reads, writes or closes fd;
  * libuv puts it in non-blocking mode (as uv_poll_init does).  fd must stay
  * open until the watcher is freed, and no other libuv handle of the loop
@@ -26,7 +30,7 @@ typedef struct uva_asyncfd_s uva_asyncfd_t;
  * fd. */
 UVA_EXTERN int uva_asyncfd_new(uv_loop_t *loop, int fd, uva_asyncfd_t **out);
 
-/* A future that settles with 0 once fd is readable or its peer has hung up
+/** A future that settles with 0 once fd is readable or its peer has hung up
  * (a read then does not block; it may return 0 or EAGAIN, in which case ask
  * again).  Several futures may wait on one watcher; the poll handle watches
  * the union of what they wait for, and drops an interest when its last
@@ -39,11 +43,11 @@ UVA_EXTERN int uva_asyncfd_new(uv_loop_t *loop, int fd, uva_asyncfd_t **out);
  * Cancel safety: cancel safe (it takes nothing). */
 UVA_EXTERN uva_future_t *uva_asyncfd_readable(uva_asyncfd_t *a);
 
-/* As uva_asyncfd_readable, for fd writable; cancel safe likewise (a cancel
+/** As uva_asyncfd_readable, for fd writable; cancel safe likewise (a cancel
  * drops its interest and takes nothing). */
 UVA_EXTERN uva_future_t *uva_asyncfd_writable(uva_asyncfd_t *a);
 
-/* Frees the watcher, not fd: the poll handle stops now and is closed when
+/** Frees the watcher, not fd: the poll handle stops now and is closed when
  * the loop next runs; pending futures settle with UV_ECANCELED.  fd may be
  * closed right after this call.  The caller must not use a again.  NULL is
  * allowed. */

@@ -45,6 +45,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "uva/base.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -1,6 +1,7 @@
-/* uva streams: TCP, pipes/Unix sockets and TTYs as awaitable byte streams
+/** @file
+ * uva streams: TCP, pipes/Unix sockets and TTYs as awaitable byte streams
  * over uv_stream_t (tokio::net::TcpListener, TcpStream, UnixStream).
- * Included by uva.h; not meant to be included on its own.
+ * Included by uva.h; may also be included on its own.
  *
  * Every call below is made on the loop's thread.  A stream belongs to one
  * loop.  Streams are either made by uva (listen, accept, connect, open) and
@@ -66,15 +67,25 @@
 #ifndef UVA_STREAM_H
 #define UVA_STREAM_H
 
+#include "uva/base.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/** A byte stream (TCP, pipe or TTY) or a listener; freed with
+ * uva_stream_free. */
 typedef struct uva_stream_s uva_stream_t;
 
 /* ---- TCP ---------------------------------------------------------------- */
 
-/* Binds a TCP socket to addr (IPv4 or IPv6; port 0 lets the kernel pick one,
+/** uva_tcp_listen flag: an IPv6 address accepts no IPv4 connections. */
+#define UVA_TCP_IPV6ONLY 1u
+/** uva_tcp_listen flag: SO_REUSEPORT, so that several listeners share the
+ * port. */
+#define UVA_TCP_REUSEPORT 2u
+
+/** Binds a TCP socket to addr (IPv4 or IPv6; port 0 lets the kernel pick one,
  * readable with uva_stream_sockname) and listens with backlog (<= 0:
  * SOMAXCONN), storing the listener in *out; the caller frees it with
  * uva_stream_free (or uva_stream_close).  flags: 0, or UVA_TCP_IPV6ONLY
@@ -84,12 +95,10 @@ typedef struct uva_stream_s uva_stream_t;
  * AF_INET6, or flags has other bits; UV_ENOMEM; libuv's errors
  * (UV_EADDRINUSE, UV_EACCES, UV_EADDRNOTAVAIL, ...).  On error *out is NULL
  * (when out is not NULL). */
-#define UVA_TCP_IPV6ONLY 1u
-#define UVA_TCP_REUSEPORT 2u
 UVA_EXTERN int uva_tcp_listen(uv_loop_t *loop, const struct sockaddr *addr,
                               int backlog, unsigned flags, uva_stream_t **out);
 
-/* Connects to addr (IPv4 or IPv6, copied).  The future settles with
+/** Connects to addr (IPv4 or IPv6, copied).  The future settles with
  * value.ptr = the connected uva_stream_t, which the taker frees with
  * uva_stream_free (the future's free function, so a result nobody takes is
  * closed).  Fails with UV_EINVAL if loop or addr is NULL or addr is neither
@@ -100,7 +109,7 @@ UVA_EXTERN int uva_tcp_listen(uv_loop_t *loop, const struct sockaddr *addr,
 UVA_EXTERN uva_future_t *uva_tcp_connect(uv_loop_t *loop,
                                          const struct sockaddr *addr);
 
-/* Resolves host (a name or a numeric address, copied) and port with
+/** Resolves host (a name or a numeric address, copied) and port with
  * uv_getaddrinfo, then connects to each address in the order the resolver
  * gives them, one at a time, and settles with the first connected stream
  * (value.ptr, free function uva_stream_free), or with the error of the last
@@ -113,19 +122,19 @@ UVA_EXTERN uva_future_t *uva_tcp_connect_host(uv_loop_t *loop,
                                               const char *host,
                                               uint16_t port);
 
-/* Turns TCP_NODELAY (no Nagle delay) on or off.  Returns 0; UV_EINVAL if s
+/** Turns TCP_NODELAY (no Nagle delay) on or off.  Returns 0; UV_EINVAL if s
  * is NULL or not a TCP stream, UV_EBADF if it was freed or closed; libuv's
  * error. */
 UVA_EXTERN int uva_tcp_nodelay(uva_stream_t *s, int enable);
 
-/* Turns SO_KEEPALIVE on or off; delay is the idle time in seconds before
+/** Turns SO_KEEPALIVE on or off; delay is the idle time in seconds before
  * the first probe (ignored when enable is 0).  Returns as uva_tcp_nodelay. */
 UVA_EXTERN int uva_tcp_keepalive(uva_stream_t *s, int enable,
                                  unsigned int delay);
 
 /* ---- pipes, Unix sockets, TTYs, descriptors ------------------------------ */
 
-/* Binds a Unix socket at path (copied; it must not exist: UV_EADDRINUSE)
+/** Binds a Unix socket at path (copied; it must not exist: UV_EADDRINUSE)
  * and listens with backlog (<= 0: SOMAXCONN), storing the listener in *out
  * (freed with uva_stream_free; the socket file stays, the caller unlinks
  * it).  Returns 0; UV_EINVAL if loop, path or out is NULL or path is empty;
@@ -135,14 +144,14 @@ UVA_EXTERN int uva_tcp_keepalive(uva_stream_t *s, int enable,
 UVA_EXTERN int uva_pipe_listen(uv_loop_t *loop, const char *path,
                                int backlog, uva_stream_t **out);
 
-/* Connects to the Unix socket at path (copied); settles with value.ptr = the
+/** Connects to the Unix socket at path (copied); settles with value.ptr = the
  * connected stream (free function uva_stream_free).  Fails with UV_EINVAL if
  * loop or path is NULL or path is empty, UV_ENAMETOOLONG, UV_ENOMEM, or
  * libuv's error (UV_ENOENT, UV_ECONNREFUSED, UV_EACCES).  Starts at once;
  * cancel as uva_tcp_connect. */
 UVA_EXTERN uva_future_t *uva_pipe_connect(uv_loop_t *loop, const char *path);
 
-/* Wraps an open descriptor (stdin, stdout, a socket or a pipe end) in a
+/** Wraps an open descriptor (stdin, stdout, a socket or a pipe end) in a
  * stream of the right kind (uv_guess_handle: a TTY, a pipe or Unix socket,
  * or a TCP socket), storing it in *out.  The stream owns the descriptor:
  * freeing it closes the descriptor, except 0, 1 and 2, which stay open (the
@@ -156,7 +165,7 @@ UVA_EXTERN int uva_stream_open(uv_loop_t *loop, uv_file fd,
 
 /* ---- adoption ------------------------------------------------------------ */
 
-/* Wraps h, a connected uv_tcp_t, uv_pipe_t or uv_tty_t that the program
+/** Wraps h, a connected uv_tcp_t, uv_pipe_t or uv_tty_t that the program
  * initialised (and connected or accepted) on its loop, into a uva stream
  * stored in *out.  uva never touches h->data; the handle stays the
  * program's memory, which must stay valid until uva_stream_release,
@@ -169,7 +178,7 @@ UVA_EXTERN int uva_stream_open(uv_loop_t *loop, uv_file fd,
  * is untouched. */
 UVA_EXTERN int uva_stream_adopt(uv_stream_t *h, uva_stream_t **out);
 
-/* Hands an adopted stream's handle back to the program in *h, open, not
+/** Hands an adopted stream's handle back to the program in *h, open, not
  * reading, its data field untouched and referenced (uv_ref) as it was when
  * adopted.  The bytes uva had read from the socket but nobody read go to
  * *rest (a uva_buf_t the caller frees with uva_buf_free; NULL when there are
@@ -187,7 +196,7 @@ UVA_EXTERN int uva_stream_release(uva_stream_t *s, uv_stream_t **h,
 
 /* ---- accepting ------------------------------------------------------------ */
 
-/* Accepts the next connection of a listener; settles with value.ptr = the
+/** Accepts the next connection of a listener; settles with value.ptr = the
  * connected uva_stream_t (free function uva_stream_free).  Connections that
  * arrive while nobody accepts wait in the listener (libuv holds one, the
  * kernel's backlog the rest); accepts are served in the order they started.
@@ -200,7 +209,8 @@ UVA_EXTERN int uva_stream_release(uva_stream_t *s, uv_stream_t **h,
  * queue.  Freeing the listener settles waiting accepts with UV_ECANCELED. */
 UVA_EXTERN uva_future_t *uva_stream_accept(uva_stream_t *listener);
 
-/* Stores the local (sockname) or peer (peername) address of s in *out: a
+/** @{ */
+/** Stores the local (sockname) or peer (peername) address of s in *out: a
  * sockaddr_in or sockaddr_in6 for TCP (also for a listener's bound address,
  * the way to learn the port picked for port 0), a sockaddr_un with the path
  * for a Unix socket.  Returns 0; UV_EINVAL if s or out is NULL; UV_EBADF if
@@ -210,10 +220,11 @@ UVA_EXTERN int uva_stream_sockname(uva_stream_t *s,
                                    struct sockaddr_storage *out);
 UVA_EXTERN int uva_stream_peername(uva_stream_t *s,
                                    struct sockaddr_storage *out);
+/** @} */
 
 /* ---- reading --------------------------------------------------------------- */
 
-/* Reads up to len (> 0) bytes into buf; settles with value.u64 = the count
+/** Reads up to len (> 0) bytes into buf; settles with value.u64 = the count
  * (>= 1) as soon as any bytes are there, or with UV_EOF at the end of the
  * stream, or the stream's error (UV_ECONNRESET, ...; bytes that arrived
  * before an error or the end are read first, and the error stays: every
@@ -227,7 +238,7 @@ UVA_EXTERN int uva_stream_peername(uva_stream_t *s,
 UVA_EXTERN uva_future_t *uva_stream_read(uva_stream_t *s, void *buf,
                                          size_t len);
 
-/* Reads exactly len (> 0) bytes into buf; settles with value.u64 = len.
+/** Reads exactly len (> 0) bytes into buf; settles with value.u64 = len.
  * The bytes stay in the stream's buffer until all len are there, then are
  * copied to buf at once; if the stream ends (UV_EOF) or fails first, the
  * future settles with that error and the partial bytes stay in the stream
@@ -237,7 +248,7 @@ UVA_EXTERN uva_future_t *uva_stream_read(uva_stream_t *s, void *buf,
 UVA_EXTERN uva_future_t *uva_stream_read_exact(uva_stream_t *s, void *buf,
                                                size_t len);
 
-/* Reads up to and including the first byte delim (0..255; line framing with
+/** Reads up to and including the first byte delim (0..255; line framing with
  * '\n', as BufReader::read_line) into a new uva_buf_t, NUL-terminated
  * (value.ptr, freed with uva_buf_free, the future's free function).  At the
  * end of the stream a last line without delim settles as it is (without
@@ -252,7 +263,7 @@ UVA_EXTERN uva_future_t *uva_stream_read_exact(uva_stream_t *s, void *buf,
 UVA_EXTERN uva_future_t *uva_stream_read_until(uva_stream_t *s, int delim,
                                                size_t max);
 
-/* Sets the input buffer's water marks: once s has been read from, uva stops
+/** Sets the input buffer's water marks: once s has been read from, uva stops
  * reading from the socket while more than high bytes wait unread, and
  * resumes when they fall to low or below (or when a read waits).  Returns
  * 0; UV_EINVAL if s is NULL, high is 0 or low > high; UV_EBADF if s was
@@ -262,7 +273,7 @@ UVA_EXTERN int uva_stream_set_buffer(uva_stream_t *s, size_t high,
 
 /* ---- writing --------------------------------------------------------------- */
 
-/* Writes data[0..len) (copied at once, so the caller may reuse data when
+/** Writes data[0..len) (copied at once, so the caller may reuse data when
  * this returns); settles with value.u64 = len once libuv has written all of
  * it to the socket (or at once when uv_try_write took it all).  Fails with
  * UV_EINVAL if s is NULL or a listener, data is NULL while len > 0, or len
@@ -274,7 +285,7 @@ UVA_EXTERN int uva_stream_set_buffer(uva_stream_t *s, size_t high,
 UVA_EXTERN uva_future_t *uva_stream_write(uva_stream_t *s, const void *data,
                                           size_t len);
 
-/* Writes bufs[0..nbufs) (the array is copied, the bytes are not: they must
+/** Writes bufs[0..nbufs) (the array is copied, the bytes are not: they must
  * stay valid and unchanged until done is called); done(done_arg) (may be
  * NULL) is called exactly once when libuv no longer uses them, whatever
  * happens: after the write, when it fails or is cancelled, when the future
@@ -289,7 +300,7 @@ UVA_EXTERN uva_future_t *uva_stream_write_bufs(uva_stream_t *s,
                                                uva_free_cb done,
                                                void *done_arg);
 
-/* Half-closes the writing side (uv_shutdown) once every write started
+/** Half-closes the writing side (uv_shutdown) once every write started
  * before it has been written; the peer reads UV_EOF and may still write
  * back.  Settles with 0, or libuv's error (UV_ENOTCONN).  Fails with
  * UV_EINVAL if s is NULL or a listener, UV_EBADF, UV_ENOMEM.  Lazy.  Cancel:
@@ -297,7 +308,7 @@ UVA_EXTERN uva_future_t *uva_stream_write_bufs(uva_stream_t *s,
  * started goes on (the future settles with UV_ECANCELED at once). */
 UVA_EXTERN uva_future_t *uva_stream_shutdown(uva_stream_t *s);
 
-/* Consumes s: what is pending on it settles with UV_ECANCELED (as with
+/** Consumes s: what is pending on it settles with UV_ECANCELED (as with
  * uva_stream_free), the handle is closed with uv_close (an adopted one too:
  * its memory is the program's again once the future settles) and the
  * future settles with 0 once libuv has closed it.  Starts at once; a failed
@@ -306,7 +317,7 @@ UVA_EXTERN uva_future_t *uva_stream_shutdown(uva_stream_t *s);
  * UV_ENOMEM (then s is left open and usable). */
 UVA_EXTERN uva_future_t *uva_stream_close(uva_stream_t *s);
 
-/* Frees s (its type fits uva_free_cb): waiting reads, accepts, writes and
+/** Frees s (its type fits uva_free_cb): waiting reads, accepts, writes and
  * shutdowns settle with UV_ECANCELED (writes libuv has started settle when
  * libuv cancels them), buffered input and accepted connections nobody took
  * are dropped, and the handle is closed through uv_close; the memory is

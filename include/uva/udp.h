@@ -1,4 +1,6 @@
-/* uva UDP sockets (tokio::net::UdpSocket).  Included by uva.h.
+/** @file
+ * uva UDP sockets (tokio::net::UdpSocket).  Included by uva.h; may also be
+ * included on its own.
  *
  * Every call is made on the loop's thread.  A socket belongs to the loop it
  * was bound on.  Sends and receives are lazy, as Rust's futures are: they
@@ -21,16 +23,19 @@
 #ifndef UVA_UDP_H
 #define UVA_UDP_H
 
+#include "uva/base.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/** A UDP socket (uva_udp_bind); freed with uva_udp_free. */
 typedef struct uva_udp_s uva_udp_t;
 
-#define UVA_UDP_IPV6ONLY 1u  /* IPv6 only (addr must be IPv6) */
-#define UVA_UDP_REUSEADDR 2u /* SO_REUSEADDR: several sockets on one port */
+#define UVA_UDP_IPV6ONLY 1u  /**< IPv6 only (addr must be IPv6) */
+#define UVA_UDP_REUSEADDR 2u /**< SO_REUSEADDR: several sockets on one port */
 
-/* Makes a UDP socket bound to addr (IPv4 or IPv6; port 0: the kernel picks
+/** Makes a UDP socket bound to addr (IPv4 or IPv6; port 0: the kernel picks
  * one, readable with uva_udp_sockname) and stores it in *out (NULL on
  * error).  flags: 0 or UVA_UDP_IPV6ONLY | UVA_UDP_REUSEADDR.  The socket
  * starts reading into its queue at once.
@@ -43,7 +48,7 @@ typedef struct uva_udp_s uva_udp_t;
 UVA_EXTERN int uva_udp_bind(uv_loop_t *loop, const struct sockaddr *addr,
                             unsigned int flags, uva_udp_t **out);
 
-/* A future that sends data[0..len) (copied now; len 0 sends an empty
+/** A future that sends data[0..len) (copied now; len 0 sends an empty
  * datagram) to addr (copied) once it has a consumer.  It settles with
  * value.u64 = len once libuv has handed the datagram to the kernel: at
  * once, from the start, when libuv's send queue is empty
@@ -62,7 +67,7 @@ UVA_EXTERN uva_future_t *uva_udp_send(uva_udp_t *u, const void *data,
                                       size_t len,
                                       const struct sockaddr *addr);
 
-/* A future that receives the next datagram once it has a consumer: the
+/** A future that receives the next datagram once it has a consumer: the
  * first queued datagram if any, else the next to arrive (receives started
  * earlier are served first).  When its consumer takes the result the
  * datagram is copied into buf[0..len) and its sender into *from (if from is
@@ -83,24 +88,25 @@ UVA_EXTERN uva_future_t *uva_udp_send(uva_udp_t *u, const void *data,
 UVA_EXTERN uva_future_t *uva_udp_recv(uva_udp_t *u, void *buf, size_t len,
                                       struct sockaddr_storage *from);
 
-/* Sets how many datagrams may wait in u's queue while no receive waits
+/** Sets how many datagrams may wait in u's queue while no receive waits
  * (default 1024).  0: uva reads only while a receive waits, and datagrams
  * wait in the kernel's buffer meanwhile.  Datagrams already queued past a
  * lower max stay there.  Errors: UV_EINVAL (u NULL), UV_EBADF (freed). */
 UVA_EXTERN int uva_udp_set_queue(uva_udp_t *u, size_t max);
 
-/* Datagrams u dropped since it was made because its queue was full (or
+/** Datagrams u dropped since it was made because its queue was full (or
  * memory ran out).  0 for NULL. */
 UVA_EXTERN uint64_t uva_udp_dropped(const uva_udp_t *u);
 
-/* Datagrams waiting in u's queue now.  0 for NULL. */
+/** Datagrams waiting in u's queue now.  0 for NULL. */
 UVA_EXTERN size_t uva_udp_queued(const uva_udp_t *u);
 
-/* Stores the address u is bound to in *out.  Errors: UV_EINVAL (u or out
+/** Stores the address u is bound to in *out.  Errors: UV_EINVAL (u or out
  * NULL), UV_EBADF (freed), libuv's uv_udp_getsockname errors. */
 UVA_EXTERN int uva_udp_sockname(uva_udp_t *u, struct sockaddr_storage *out);
 
-/* Socket options, as libuv's uv_udp_set_* and uv_udp_set_membership:
+/** @{ */
+/** Socket options, as libuv's uv_udp_set_* and uv_udp_set_membership:
  * SO_BROADCAST (needed to send to a broadcast address), multicast loopback,
  * multicast TTL (1..255), and joining or leaving the multicast group
  * group (an address string) on the interface with address iface (NULL: the
@@ -116,8 +122,9 @@ UVA_EXTERN int uva_udp_join(uva_udp_t *u, const char *group,
                             const char *iface);
 UVA_EXTERN int uva_udp_leave(uva_udp_t *u, const char *group,
                              const char *iface);
+/** @} */
 
-/* Frees u: receives that wait settle with UV_ECANCELED now, queued
+/** Frees u: receives that wait settle with UV_ECANCELED now, queued
  * datagrams are dropped, the handle is closed (when the loop next runs).
  * Futures of u not yet started settle with UV_ECANCELED when they start;
  * a receive that already holds its datagram still delivers it when taken;

@@ -61,6 +61,50 @@ static int spawn_uva(bench_run_t *r) {
   return bench_loop_close(r, &loop) == 0 && r->error == NULL ? 0 : -1;
 }
 
+/* The same tasks spawned into a task group, then collected with
+ * uva_group_join_next (JoinSet::spawn + join_next), in finishing order. */
+static int group_driver(void *arg, uva_result_t *result) {
+  spawn_ctx_t *c = arg;
+  bench_run_t *r = c->r;
+  uint64_t n = r->n;
+  uva_group_t *g;
+  (void)result;
+
+  if (uva_group_new(c->loop, &g) != 0)
+    return bench_fail(r, "group_new failed");
+  bench_rss_base(r);
+  bench_start(r);
+  for (uint64_t i = 0; i < n; i++)
+    if (uva_group_spawn(g, trivial, (void *)(uintptr_t)(i + 1), NULL, NULL) !=
+        0)
+      return bench_fail(r, "group_spawn failed");
+  bench_rss_sample(r, n);
+  for (uint64_t i = 0; i < n; i++) {
+    uva_result_t res;
+    if (uva_await(uva_group_join_next(g, &res), NULL) != 0 || res.status != 0)
+      return bench_fail(r, "join_next failed");
+    c->sum += res.value.u64;
+  }
+  bench_stop(r);
+  uva_group_free(g);
+  return 0;
+}
+
+static int group_uva(bench_run_t *r) {
+  uv_loop_t loop;
+  spawn_ctx_t c = {r, &loop, NULL, 0};
+  int err;
+
+  if (bench_loop_init(r, &loop) != 0)
+    return -1;
+  err = uva_block_on(&loop, uva_spawn(&loop, group_driver, &c), NULL);
+  if (err != 0)
+    bench_fail(r, "driver task failed");
+  if (c.sum != r->n * (r->n + 1) / 2)
+    bench_fail(r, "wrong sum");
+  return bench_loop_close(r, &loop) == 0 && r->error == NULL ? 0 : -1;
+}
+
 /* ---- raw ---------------------------------------------------------------- */
 
 typedef struct raw_task {
@@ -111,5 +155,7 @@ static int spawn_raw(bench_run_t *r) {
 const bench_case_t bench_spawn_cases[] = {
     {"spawn", "trivial", 1000000, 2000, spawn_uva, spawn_raw, "task", "task",
      {0, 60, 80, -1}},
+    {"spawn", "group", 1000000, 2000, group_uva, spawn_raw, "task", "task",
+     {0, 0, 0, -1}},
     {0},
 };

@@ -5,7 +5,7 @@
  * yield switches to the other task; raw: two such callbacks.
  *
  * switch: the bare context switch under every task switch (uva__ctx_switch
- * from lib/, reached through lib/internal.h as tests/test-switch.c does):
+ * from lib/, reached through lib/core/internal.h as tests/test-switch.c does):
  * the loop's context and one coroutine hand control back and forth, n
  * switches in all (ns per switch).  Raw: there is no libuv counterpart; the
  * line beside it is an indirect function call and return per op, for

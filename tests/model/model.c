@@ -19,6 +19,7 @@
  * its task's value or UV_ECANCELED exactly when it was cancelled; the loop
  * closes and uva's allocations are all freed. */
 #include "model.h"
+#include "sync.h"
 #include "../count-alloc.h"
 
 #include <stdarg.h>
@@ -92,12 +93,17 @@ typedef struct mtask {
   uint64_t slot[M_OPS][M_SUB];  /* receive buffers, never reused */
   uint8_t slot_rec[M_OPS][M_SUB]; /* its message was recorded */
   uint32_t last[M_CHANS][M_SENDERS]; /* per-sender order check */
+  /* took a message while another receive on the channel could hold an
+   * older one (see msg_got) */
+  uint8_t overtook[M_CHANS][M_SENDERS];
 } mtask_t;
 
 static struct {
   uv_loop_t loop;
   uva_chan_t *ch[M_CHANS];
   int nch, cap[M_CHANS], closed[M_CHANS];
+  int holders[M_CHANS]; /* receives in a combinator, handed over and not
+                           reported yet: each may hold (reserve) a message */
   int ntasks, ntasks_max;
   mtask_t t[M_TASKS];
   /* messages */
@@ -154,6 +160,8 @@ void model_init(void) {
   if (count_alloc_install() != 0)
     abort();
 }
+
+long model_alloc_live(void) { return count_alloc_live(); } /* sync.c */
 
 /* ---- decoding ----------------------------------------------------------- */
 
@@ -342,10 +350,19 @@ static void msg_got(int rid, uint64_t v, int c) {
   CHECK(M.rcount[s][k] == 0, "message %d:%u received twice", s, k);
   M.rcount[s][k]++;
   if (rid < M_TASKS) {
-    CHECK(k > M.t[rid].last[c][s],
+    /* A receive whose consumer may still drop it (in a join, select or
+     * timeout) holds its message until its result is taken; another
+     * receive meanwhile takes the next one, and a dropped holder gives its
+     * message back to the front of the channel.  So a task may get a
+     * message older than one it already has only if it took that one
+     * while such a holder existed (chan.h states this order rule). */
+    CHECK(k > M.t[rid].last[c][s] || M.t[rid].overtook[c][s],
           "task%d got %d:%u from ch%d after %d:%u (out of order)", rid, s, k,
           c, s, M.t[rid].last[c][s]);
-    M.t[rid].last[c][s] = k;
+    if (M.holders[c] > 0)
+      M.t[rid].overtook[c][s] = 1;
+    if (k > M.t[rid].last[c][s])
+      M.t[rid].last[c][s] = k;
     M.st->received++;
   } else {
     /* The final drain takes what is left in channel order.  A message may
@@ -374,7 +391,22 @@ typedef struct {
   uint64_t msg;  /* for SUB_SEND */
   uint64_t *out; /* for SUB_RECV */
   uint8_t *rec;
+  uint8_t held;  /* counted in M.holders */
 } live_t;
+
+/* Counts the receives among l[0..n), handed to a combinator, as holders of
+ * their channels (on), or stops counting them (before they are reported,
+ * so that a receive is not its own holder). */
+static void hold_recvs(live_t *l, int n, int on) {
+  for (int k = 0; k < n; k++)
+    if (l[k].kind == SUB_RECV && on) {
+      M.holders[l[k].ch]++;
+      l[k].held = 1;
+    } else if (l[k].held && !on) {
+      M.holders[l[k].ch]--;
+      l[k].held = 0;
+    }
+}
 
 /* Finds the slot of the held kid that arg names, or -1. */
 static int kid_slot(mtask_t *t, int arg) {
@@ -555,7 +587,9 @@ static void do_single(mtask_t *t, int opi, const op_t *o, const sub_t *s) {
   f = wrap(f, o);
   before = uva_future_status(f);
   hold_kids(t, &l, 1, 1, 0);
+  hold_recvs(&l, 1, o->tmo != 0);
   st = uva_await(f, &v);
+  hold_recvs(&l, 1, 0);
   hold_kids(t, &l, 1, 0, st == UV_ECANCELED || st == UV_ETIMEDOUT);
   TRACE("  task%d [%d] %s -> %s\n", t->id, opi, op_names[o->kind], ename(st));
   if (o->tmo && st == UV_ETIMEDOUT) {
@@ -577,6 +611,42 @@ static void do_single(mtask_t *t, int opi, const op_t *o, const sub_t *s) {
   }
 }
 
+/* A send or receive through the task calls that make no future (half of
+ * the untimed sends and receives, chosen by the op's unused ms byte): a task
+ * that must wait parks on the channel.  Only the task's own cancel may end
+ * one with UV_ECANCELED, and then it has had no effect. */
+static void do_wait(mtask_t *t, int opi, const op_t *o) {
+  int c = o->arg, st;
+  uint64_t v;
+  if (o->kind == MODEL_OP_SEND) {
+    v = msg_make(t->id, c);
+    st = uva_chan_send_wait(M.ch[c], &v);
+    TRACE("  task%d [%d] send_wait ch%d -> %s\n", t->id, opi, c, ename(st));
+    if (st == UV_ECANCELED)
+      saw_cancel(t);
+    else
+      CHECK(st == 0 || (st == UV_EPIPE && M.closed[c]),
+            "send_wait to ch%d gave %s (closed %d)", c, ename(st),
+            M.closed[c]);
+    msg_outcome(v, st == 0 ? OUT_OK : OUT_FAIL);
+    return;
+  }
+  v = 0;
+  st = uva_chan_recv_wait(M.ch[c], &v);
+  TRACE("  task%d [%d] recv_wait ch%d -> %s\n", t->id, opi, c, ename(st));
+  if (st == 0) {
+    msg_got(t->id, v, c);
+    return;
+  }
+  CHECK(v == 0, "recv_wait on ch%d gave %s but wrote %#llx", c, ename(st),
+        (unsigned long long)v);
+  if (st == UV_ECANCELED)
+    saw_cancel(t);
+  else
+    CHECK(st == UV_EOF && M.closed[c], "recv_wait on ch%d gave %s (closed %d)",
+          c, ename(st), M.closed[c]);
+}
+
 static void do_select(mtask_t *t, int opi, const op_t *o) {
   live_t l[M_SUB];
   uva_future_t *f[M_SUB];
@@ -591,7 +661,9 @@ static void do_select(mtask_t *t, int opi, const op_t *o) {
   sel = wrap(uva_select(&M.loop, f, (size_t)n, &win), o);
   before = uva_future_status(sel);
   hold_kids(t, l, n, 1, 0);
+  hold_recvs(l, n, 1);
   st = uva_await(sel, &v);
+  hold_recvs(l, n, 0);
   hold_kids(t, l, n, 0, st);
   TRACE("  task%d [%d] select -> %s, winner %llu\n", t->id, opi, ename(st),
         st == 0 ? (unsigned long long)v.u64 : 99ull);
@@ -631,7 +703,9 @@ static void do_join(mtask_t *t, int opi, const op_t *o) {
   for (int k = 0; k < n; k++)
     f[k] = sub_make(t, opi, k, &o->sub[k], &l[k], o->tmo != 0);
   hold_kids(t, l, n, 1, 0);
+  hold_recvs(l, n, 1);
   st = uva_await(wrap(uva_join(&M.loop, f, (size_t)n, res), o), NULL);
+  hold_recvs(l, n, 0);
   hold_kids(t, l, n, 0, st);
   TRACE("  task%d [%d] join -> %s\n", t->id, opi, ename(st));
   if (st == 0) {
@@ -746,6 +820,10 @@ static void exec_op(mtask_t *t, int opi) {
     break;
   case MODEL_OP_SEND:
   case MODEL_OP_RECV:
+    if (o->tmo == 0 && (o->ms & 1)) {
+      do_wait(t, opi, o); /* uva_chan_send_wait / uva_chan_recv_wait */
+      break;
+    }
     s = (sub_t){o->kind == MODEL_OP_SEND ? SUB_SEND : SUB_RECV, o->arg, 0};
     do_single(t, opi, o, &s);
     break;

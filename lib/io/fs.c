@@ -4,6 +4,7 @@
  * the request if nobody took it).  A cancelled request still calls back; the
  * callback closes any descriptor nobody will take. */
 #include "internal.h"
+#include "io-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,6 +4,7 @@
  * in UVA_STATS builds (see include/uva/stats.h for the choices). */
 #define _GNU_SOURCE /* dladdr */
 #include "internal.h"
+#include "sync-internal.h" /* channels */
 
 #include <dlfcn.h>
 #include <stdio.h>

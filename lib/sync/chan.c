@@ -16,13 +16,14 @@
  * operation as busy and then looks at the mode with only a compiler barrier;
  * the thread sets the mode, runs a process-wide barrier (membarrier), then
  * waits for the loop to leave a busy operation (asymmetric Dekker: the loop
- * pays no fence per message).  Where membarrier is missing the loop uses a
- * full fence instead.
+ * pays no fence per message).  Where membarrier is missing, channels are
+ * made in locked mode.
  *
  * Futures are never settled while the channel is busy or locked: operations
  * collect them and settle them after leaving, since settling may run code
  * (a select dropping its other branches) that uses the same channel. */
 #include "internal.h"
+#include "sync-internal.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -48,11 +49,15 @@ struct uva_chan_s {
   size_t nres;    /* reserved slots and gaps (taken out of order) */
   size_t scan;    /* no S_AVAIL slot before this offset from head */
   int closed;
+  int quiet;   /* not closed, nobody waiting, no reservation, no remote
+                * wait: the fast paths need to look at nothing else (kept
+                * conservatively: cleared by whatever ends it, set again
+                * by requiet) */
   int dead;    /* uva_chan_free was called: only futures keep it */
   size_t refs; /* the caller's handle (until freed) and each future */
   uva_free_cb elem_free; /* frees what a message points to, or NULL */
-  uva_future_t *send_head, *send_tail; /* loop senders waiting for room */
-  uva_future_t *recv_head, *recv_tail; /* loop receivers waiting */
+  uva__waitq_t sendq; /* loop senders waiting for room */
+  uva__waitq_t recvq; /* loop receivers waiting */
   uva__recv_t *holders; /* settled receives holding a reserved slot */
   int strong;           /* holds a remote wait for its waiters */
 
@@ -74,9 +79,15 @@ typedef struct {
   uva_future_t base;
   uva_chan_t *ch;
   uva_free_cb elem_free;
-  size_t size; /* of this object */
+  const void *src; /* a parked task's message (a node), or NULL: in msg */
+  size_t size;     /* of this object */
   char msg[];
 } uva__send_t;
+
+/* A waiting sender's message. */
+static inline const void *send_msg(const uva__send_t *s) {
+  return s->src != NULL ? s->src : s->msg;
+}
 
 struct uva__recv_s {
   uva_future_t base;
@@ -156,10 +167,9 @@ static inline int lenter(uva_chan_t *ch) {
 #ifdef UVA__TSAN
   atomic_exchange_explicit(&ch->busy, 1, memory_order_seq_cst);
 #else
-  if (uva__unlikely(atomic_load_explicit(&mb_fallback, memory_order_relaxed)))
-    atomic_exchange_explicit(&ch->busy, 1, memory_order_seq_cst);
-  else
-    atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
+  /* Without membarrier, channels are made in locked mode (uva_chan_new_ex),
+   * so a lock-free operation always has the thread side's barrier. */
+  atomic_store_explicit(&ch->busy, 1, memory_order_relaxed);
   atomic_signal_fence(memory_order_seq_cst);
 #endif
   if (uva__likely(!atomic_load_explicit(&ch->threaded, memory_order_seq_cst)))
@@ -201,10 +211,11 @@ static inline char *slot_ptr(const uva_chan_t *ch, size_t slot) {
 
 /* Copies one message: the common sizes as single moves. */
 static inline void msg_copy(void *dst, const void *src, size_t elem) {
-  switch (elem) {
-  case 8:
+  if (uva__likely(elem == 8)) {
     memcpy(dst, src, 8);
-    break;
+    return;
+  }
+  switch (elem) {
   case 4:
     memcpy(dst, src, 4);
     break;
@@ -217,6 +228,12 @@ static inline void msg_copy(void *dst, const void *src, size_t elem) {
 }
 
 static inline int has_room(const uva_chan_t *ch) { return ch->count < ch->cap; }
+
+/* Sets quiet again if nothing that ends it holds any more (entered). */
+static inline void requiet(uva_chan_t *ch) {
+  ch->quiet = !ch->closed && ch->sendq.head == NULL && ch->recvq.head == NULL &&
+              !ch->strong && ch->nres == 0;
+}
 
 /* Loop thread: the channel is closed (read under the lock in locked mode). */
 static int ch_closed(uva_chan_t *ch) {
@@ -282,6 +299,7 @@ static void remove_slot(uva_chan_t *ch, size_t slot) {
   if (ch->state[slot] == S_AVAIL)
     ch->nres++;
   ch->state[slot] = S_GAP;
+  ch->quiet = 0;
 }
 
 /* Takes the oldest available message into out (there is one). */
@@ -296,6 +314,7 @@ static size_t reserve(uva_chan_t *ch) {
   size_t off = first_avail(ch), s = slot_of(ch, off);
   ch->state[s] = S_RESERVED;
   ch->nres++;
+  ch->quiet = 0;
   ch->scan = off + 1;
   return s;
 }
@@ -311,40 +330,6 @@ static void unreserve(uva_chan_t *ch, size_t slot) {
 }
 
 /* ---- waiters ------------------------------------------------------------- */
-
-static void list_push(uva_future_t **head, uva_future_t **tail,
-                      uva_future_t *f) {
-  f->next = NULL;
-  if (*tail != NULL)
-    (*tail)->next = f;
-  else
-    *head = f;
-  *tail = f;
-}
-
-static uva_future_t *list_pop(uva_future_t **head, uva_future_t **tail) {
-  uva_future_t *f = *head;
-  if (f != NULL) {
-    *head = f->next;
-    if (*head == NULL)
-      *tail = NULL;
-    f->next = NULL;
-  }
-  return f;
-}
-
-static void list_remove(uva_future_t **head, uva_future_t **tail,
-                        uva_future_t *f) {
-  uva_future_t **pp, *prev = NULL;
-  for (pp = head; *pp != NULL; prev = *pp, pp = &(*pp)->next)
-    if (*pp == f) {
-      *pp = f->next;
-      if (*tail == f)
-        *tail = prev;
-      f->next = NULL;
-      return;
-    }
-}
 
 static void hold_add(uva_chan_t *ch, uva__recv_t *r) {
   r->hprev = NULL;
@@ -371,19 +356,35 @@ static void hold_remove(uva_chan_t *ch, uva__recv_t *r) {
  * uva_chan_recv_blocking, uva_chan_close), so it keeps the async handle
  * open and uv_run alive, as a pending poll future does.  Loop thread.
  * Returns 0 or the error of opening the handle. */
-static int update_waits(uva_chan_t *ch) {
-  int want = ch->recv_head != NULL || ch->send_head != NULL;
+static int update_waits_slow(uva_chan_t *ch, int want) {
   int err;
 
   if (want && !ch->strong) {
     if ((err = uva__remote_wait_begin(ch->L)) != 0)
       return err;
     ch->strong = 1;
+    ch->quiet = 0;
   } else if (!want && ch->strong) {
     ch->strong = 0;
     uva__remote_wait_end(ch->L);
   }
   return 0;
+}
+
+/* A waiter was added and the channel holds no remote wait yet: takes
+ * one. */
+static inline int waits_hold(uva_chan_t *ch) {
+  int err = uva__remote_wait_begin(ch->L);
+  if (err == 0)
+    ch->strong = 1;
+  return err;
+}
+
+static inline int update_waits(uva_chan_t *ch) {
+  int want = ch->recvq.head != NULL || ch->sendq.head != NULL;
+  if (uva__likely(want == ch->strong))
+    return 0;
+  return update_waits_slow(ch, want);
 }
 
 /* Locked mode: tells blocked threads what changed.  One of each kind is
@@ -414,19 +415,19 @@ static inline int takes_for_sure(const uva_future_t *f) {
 static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
   uva_future_t *f;
 
-  if (ch->send_head != NULL && (ch->closed || has_room(ch))) {
-    f = list_pop(&ch->send_head, &ch->send_tail);
+  if (ch->sendq.head != NULL && (ch->closed || has_room(ch))) {
+    f = uva__waitq_pop(&ch->sendq);
     if (ch->closed) {
       *st = UV_EPIPE;
     } else {
-      ring_push(ch, ((uva__send_t *)f)->msg);
+      ring_push(ch, send_msg((uva__send_t *)f));
       f->flags |= F_SENT;
       *st = 0;
     }
     return f;
   }
-  if (ch->recv_head != NULL && has_avail(ch)) {
-    uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
+  if (ch->recvq.head != NULL && has_avail(ch)) {
+    uva__recv_t *r = (uva__recv_t *)uva__waitq_pop(&ch->recvq);
     if (takes_for_sure(&r->base)) {
       take_avail(ch, r->out);
     } else {
@@ -436,9 +437,9 @@ static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
     *st = 0;
     return &r->base;
   }
-  if (ch->recv_head != NULL && ch->closed && !has_avail(ch)) {
+  if (ch->recvq.head != NULL && ch->closed && !has_avail(ch)) {
     *st = UV_EOF;
-    return list_pop(&ch->recv_head, &ch->recv_tail);
+    return uva__waitq_pop(&ch->recvq);
   }
   return NULL;
 }
@@ -453,6 +454,7 @@ static void pump(uva_chan_t *ch) {
     uva_future_t *f = pump_one(ch, &st);
     if (f == NULL) {
       (void)update_waits(ch); /* only releases here: cannot fail */
+      requiet(ch);
       signal_threads(ch, locked);
       lleave(ch, locked);
       return;
@@ -462,17 +464,21 @@ static void pump(uva_chan_t *ch) {
   }
 }
 
-/* Whether pump has anything to do: waiters to serve, a remote wait to let
- * go of, threads to tell (read before leaving). */
-static inline int pump_needed(const uva_chan_t *ch, int locked) {
-  return locked || ch->send_head != NULL || ch->recv_head != NULL ||
-         ch->strong;
+/* Before leaving: tells blocked threads what changed (locked mode, so
+ * that an operation takes the lock once), and returns whether pump has
+ * anything to do: waiters to serve, a remote wait to let go of. */
+static inline int pump_needed(uva_chan_t *ch, int locked) {
+  if (locked)
+    signal_threads(ch, 1);
+  return ch->sendq.head != NULL || ch->recvq.head != NULL || ch->strong;
 }
 
 /* Ends a loop-side operation: leaves, settles the operation's own future
  * (d holds at most that one) first, then moves the rest along. */
 static void finish(uva_chan_t *ch, int locked, done_t *d) {
   int need = pump_needed(ch, locked);
+  if (!need)
+    requiet(ch);
   lleave(ch, locked);
   done_settle(d);
   if (need)
@@ -490,13 +496,14 @@ static void msg_free(uva_free_cb elem_free, void *msg) {
  * it needs.  Returns 1 when it left the channel (lock-free mode: nothing
  * else can move, the caller is done), 0 when the caller still finishes
  * (locked mode, or f failed: its error is in d). */
-static int waiter_add(uva_chan_t *ch, int locked, uva_future_t **head,
-                      uva_future_t **tail, uva_future_t *f, done_t *d) {
+static int waiter_add(uva_chan_t *ch, int locked, uva__waitq_t *q,
+                      uva_future_t *f, done_t *d) {
   int err;
 
-  list_push(head, tail, f);
-  if ((err = update_waits(ch)) != 0) {
-    list_remove(head, tail, f);
+  uva__waitq_push(q, f);
+  ch->quiet = 0;
+  if (!ch->strong && (err = waits_hold(ch)) != 0) {
+    uva__waitq_remove(q, f);
     done_add(d, f, err);
     return 0;
   }
@@ -507,8 +514,7 @@ static int waiter_add(uva_chan_t *ch, int locked, uva_future_t **head,
 }
 
 /* A waiting send or receive is cancelled: off its list, settled. */
-static void waiter_cancel(uva_chan_t *ch, uva_future_t **head,
-                          uva_future_t **tail, uva_future_t *f) {
+static void waiter_cancel(uva_chan_t *ch, uva__waitq_t *q, uva_future_t *f) {
   done_t d = {NULL, NULL};
   int locked;
 
@@ -517,7 +523,7 @@ static void waiter_cancel(uva_chan_t *ch, uva_future_t **head,
     return;
   }
   locked = lenter(ch);
-  list_remove(head, tail, f);
+  uva__waitq_remove(q, f);
   done_add(&d, f, UV_ECANCELED);
   finish(ch, locked, &d);
 }
@@ -535,11 +541,11 @@ static void send_start(uva_future_t *f) {
   locked = lenter(ch);
   if (ch->closed) {
     done_add(&d, f, UV_EPIPE);
-  } else if (has_room(ch) && ch->send_head == NULL) {
+  } else if (has_room(ch) && ch->sendq.head == NULL) {
     ring_push(ch, s->msg);
     f->flags |= F_SENT;
     done_add(&d, f, 0);
-  } else if (waiter_add(ch, locked, &ch->send_head, &ch->send_tail, f, &d)) {
+  } else if (waiter_add(ch, locked, &ch->sendq, f, &d)) {
     return; /* it waits: nothing else can move (no room, earlier senders) */
   }
   finish(ch, locked, &d);
@@ -547,7 +553,7 @@ static void send_start(uva_future_t *f) {
 
 static void send_cancel(uva_future_t *f) {
   uva_chan_t *ch = ((uva__send_t *)f)->ch;
-  waiter_cancel(ch, &ch->send_head, &ch->send_tail, f);
+  waiter_cancel(ch, &ch->sendq, f);
 }
 
 /* A message that never got in is freed with the channel's element free
@@ -563,26 +569,35 @@ static void send_release(uva_future_t *f) {
   chan_unref(ch);
 }
 
-/* Sends msg now if there is room and no earlier sender waits: straight to
- * the oldest waiting receiver when it takes its result for sure, else into
- * the ring.  Returns 0, or UVA_PENDING having done nothing.  Loop thread. */
-static inline int send_here(uva_chan_t *ch, const void *msg) {
-  int locked = lenter(ch), need;
-
-  if (ch->closed || !has_room(ch) || ch->send_head != NULL) {
-    lleave(ch, locked);
-    return UVA_PENDING;
+/* The hand-off (lock-free mode, entered, a receiver that takes its result
+ * for sure at the head of the list, nothing in the ring): the message goes
+ * straight from the sender to that receiver's out, and the receiver is
+ * woken.  Leaves the channel. */
+static inline void handoff(uva_chan_t *ch, const void *msg) {
+  uva__recv_t *r = (uva__recv_t *)uva__waitq_pop(&ch->recvq);
+  msg_copy(r->out, msg, ch->elem);
+  if (ch->recvq.head == NULL && ch->sendq.head == NULL && ch->strong) {
+    ch->strong = 0; /* no waiter left: the remote wait goes */
+    uva__remote_wait_end(ch->L);
+    requiet(ch);
   }
-  if (!locked && ch->recv_head != NULL && ch->count == 0 &&
-      takes_for_sure(ch->recv_head)) {
-    /* The hand-off: the message goes straight from the sender to the
-     * oldest waiting receiver's out, which is woken. */
-    uva__recv_t *r = (uva__recv_t *)list_pop(&ch->recv_head, &ch->recv_tail);
-    msg_copy(r->out, msg, ch->elem);
-    if (ch->recv_head == NULL)
-      (void)update_waits(ch); /* only releases here: cannot fail */
-    lleave(ch, locked);
-    uva__settle_err(&r->base, 0);
+  lleave(ch, 0);
+  uva__settle_quick(&r->base, 0);
+}
+
+/* Entered (locked as lenter said): sends msg if there is room and no
+ * earlier sender waits: straight to the oldest waiting receiver when it
+ * takes its result for sure, else into the ring.  Returns 0 having left the
+ * channel (and moved things along), or UVA_PENDING still entered, having
+ * done nothing. */
+static int send_step(uva_chan_t *ch, int locked, const void *msg) {
+  int need;
+
+  if (ch->closed || !has_room(ch) || ch->sendq.head != NULL)
+    return UVA_PENDING;
+  if (!locked && ch->recvq.head != NULL && ch->count == 0 &&
+      takes_for_sure(ch->recvq.head)) {
+    handoff(ch, msg);
     return 0;
   }
   ring_push(ch, msg);
@@ -593,21 +608,85 @@ static inline int send_here(uva_chan_t *ch, const void *msg) {
   return 0;
 }
 
-/* Receives into out now if a message is there for it.  Returns 0, or
- * UVA_PENDING having done nothing.  Loop thread. */
-static inline int recv_here(uva_chan_t *ch, void *out) {
-  int locked = lenter(ch), need;
+/* Enters ch (*locked as lenter says) and does send_step's two common cases
+ * inline: room and nobody waiting (into the ring), one receiver parked
+ * (the hand-off).  Returns 0 having left the channel, or UVA_PENDING still
+ * entered, having done nothing (send_step may still send).  Loop thread. */
+static inline __attribute__((always_inline)) int
+send_enter(uva_chan_t *ch, const void *msg, int *locked) {
+  int l = lenter(ch);
 
-  if (ch->recv_head != NULL || !has_avail(ch)) {
-    lleave(ch, locked);
-    return UVA_PENDING;
+  *locked = l;
+  if (uva__likely(!l)) {
+    if (uva__likely(ch->quiet && ch->count < ch->cap)) {
+      ring_push(ch, msg);
+      lleave(ch, 0);
+      return 0;
+    }
+    if (ch->recvq.head != NULL && ch->count == 0 && !ch->closed &&
+        ch->sendq.head == NULL && takes_for_sure(ch->recvq.head)) {
+      handoff(ch, msg);
+      return 0;
+    }
   }
+  return UVA_PENDING;
+}
+
+/* Sends msg now if it can go (see send_enter).  Returns 0, or UVA_PENDING
+ * having done nothing.  Loop thread. */
+static int send_here(uva_chan_t *ch, const void *msg) {
+  int locked;
+
+  if (send_enter(ch, msg, &locked) == 0 || send_step(ch, locked, msg) == 0)
+    return 0;
+  lleave(ch, locked);
+  return UVA_PENDING;
+}
+
+/* Entered (locked as lenter said): receives into out if a message is
+ * available and no earlier receiver waits.  Returns 0 having left the
+ * channel (and moved things along), or UVA_PENDING still entered, having
+ * done nothing. */
+static int recv_step(uva_chan_t *ch, int locked, void *out) {
+  int need;
+
+  if (ch->recvq.head != NULL || !has_avail(ch))
+    return UVA_PENDING;
   take_avail(ch, out);
   need = pump_needed(ch, locked);
   lleave(ch, locked);
   if (need)
     pump(ch); /* a sender waits for the room, or threads do */
   return 0;
+}
+
+/* Enters ch (*locked as lenter says) and does recv_step's common case
+ * inline: messages, none reserved, nobody waiting.  Returns 0 having left
+ * the channel, or UVA_PENDING still entered, having done nothing (recv_step
+ * may still receive).  Loop thread. */
+static inline __attribute__((always_inline)) int
+recv_enter(uva_chan_t *ch, void *out, int *locked) {
+  int l = lenter(ch);
+
+  *locked = l;
+  if (uva__likely(!l && ch->quiet && ch->count > 0)) {
+    msg_copy(out, slot_ptr(ch, ch->head), ch->elem);
+    pop_front(ch);
+    lleave(ch, 0);
+    return 0;
+  }
+  return UVA_PENDING;
+}
+
+/* Receives into out now if a message is there for it.  Returns 0, or
+ * UVA_PENDING having done nothing.  Loop thread. */
+static int recv_here(uva_chan_t *ch, void *out) {
+  int locked;
+
+  if (recv_enter(ch, out, &locked) == 0 || recv_step(ch, locked, out) == 0)
+    return 0;
+  lleave(ch, locked);
+  return UVA_PENDING;
 }
 
 /* uva_await's one step (ops->now). */
@@ -645,13 +724,13 @@ static void recv_start(uva_future_t *f) {
     return;
   }
   locked = lenter(ch);
-  if (ch->recv_head == NULL && has_avail(ch)) {
+  if (ch->recvq.head == NULL && has_avail(ch)) {
     r->slot = reserve(ch);
     hold_add(ch, r);
     done_add(&d, f, 0);
   } else if (ch->closed && !has_avail(ch)) {
     done_add(&d, f, UV_EOF);
-  } else if (waiter_add(ch, locked, &ch->recv_head, &ch->recv_tail, f, &d)) {
+  } else if (waiter_add(ch, locked, &ch->recvq, f, &d)) {
     return; /* it waits: nothing else can move (no message for it) */
   }
   finish(ch, locked, &d);
@@ -659,7 +738,7 @@ static void recv_start(uva_future_t *f) {
 
 static void recv_cancel(uva_future_t *f) {
   uva_chan_t *ch = ((uva__recv_t *)f)->ch;
-  waiter_cancel(ch, &ch->recv_head, &ch->recv_tail, f);
+  waiter_cancel(ch, &ch->recvq, f);
 }
 
 /* The receive's result is taken: its message goes to out and leaves the
@@ -740,7 +819,7 @@ static void chan_remote_cb(uva__remote_t *rm) {
 /* Locked, on another thread: wakes the loop if it has waiters (coalesced).
  * Returns 1 if the caller must post the wake-up after unlocking. */
 static int need_wake(uva_chan_t *ch) {
-  if (ch->notified || (ch->send_head == NULL && ch->recv_head == NULL))
+  if (ch->notified || (ch->sendq.head == NULL && ch->recvq.head == NULL))
     return 0;
   ch->notified = 1;
   return 1;
@@ -766,7 +845,7 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
     uv_cond_signal(&ch->msgs);
   if (ch->tsend > 0 && has_room(ch))
     uv_cond_signal(&ch->room); /* the next blocked sender */
-  wake = ch->recv_head != NULL && need_wake(ch);
+  wake = ch->recvq.head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   /* The channel is still there: it may not be freed before we return. */
   if (wake)
@@ -794,7 +873,7 @@ int uva_chan_recv_blocking(uva_chan_t *ch, void *out) {
     uv_cond_signal(&ch->room);
   if (ch->trecv > 0 && has_avail(ch))
     uv_cond_signal(&ch->msgs); /* the next blocked receiver */
-  wake = ch->send_head != NULL && need_wake(ch);
+  wake = ch->sendq.head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   if (wake)
     uva__remote_post(ch->L, &ch->remote);
@@ -827,6 +906,7 @@ int uva_chan_new_ex(uv_loop_t *loop, size_t elem_size, size_t capacity,
   ch->elem = elem_size;
   ch->cap = capacity;
   ch->elem_free = elem_free;
+  ch->quiet = 1;
   /* the ring and its slot states in one allocation */
   ch->ring = uva__calloc(1, capacity * elem_size + capacity);
   if (ch->ring == NULL)
@@ -844,7 +924,12 @@ int uva_chan_new_ex(uv_loop_t *loop, size_t elem_size, size_t capacity,
     goto fail;
   }
   atomic_init(&ch->busy, 0);
-  atomic_init(&ch->threaded, 0);
+#ifdef UVA__TSAN
+  atomic_init(&ch->threaded, 0); /* both sides use seq_cst operations */
+#else
+  /* no membarrier: locked mode from the start (see lenter) */
+  atomic_init(&ch->threaded, atomic_load(&mb_fallback) ? 1 : 0);
+#endif
   ch->remote.cb = chan_remote_cb;
   ch->refs = 1;
 #if UVA_STATS /* issue 10: on L's list of channels for uva_loop_dump */
@@ -883,6 +968,7 @@ uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg) {
   s->base.flags |= UVA__F_LAZY;
   s->ch = ch;
   s->elem_free = ch->elem_free;
+  s->src = NULL;
   s->size = size;
   msg_copy(s->msg, msg, ch->elem);
   ch->refs++;
@@ -916,31 +1002,107 @@ uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
 static inline int in_live_task(const uva_chan_t *ch) {
   uva__loop_t *L = uva__loop_running();
   return L == ch->L && L->current != NULL &&
-         !(L->current->base.flags & UVA__F_CANCEL) && !ch->dead;
+         !(L->current->base.flags & UVA__F_CANCEL);
+}
+
+/* Messages up to this size are copied onto a parked sender's stack. */
+#define PARK_COPY 64
+
+/* A task's send that send_enter could not complete (entered, locked as
+ * lenter said): sends if send_step can, else the task parks on a node on
+ * its own stack, with a copy of the message, until the send is served,
+ * cancelled or fails. */
+static __attribute__((noinline)) int send_park(uva_chan_t *ch, int locked,
+                                               const void *msg) {
+  uva__send_t node;
+  uint64_t copy[PARK_COPY / 8]; /* the message, as uva_chan_send copies */
+  int err;
+
+  if (send_step(ch, locked, msg) == 0) {
+    uva__coop_spend(ch->L);
+    return 0;
+  }
+  if (ch->closed) {
+    lleave(ch, locked);
+    return UV_EPIPE;
+  }
+  if (ch->elem > PARK_COPY) {
+    /* a large message: copied into a future, as uva_chan_send does */
+    lleave(ch, locked);
+    return uva__await_waiting(uva_chan_send(ch, msg), NULL);
+  }
+  memcpy(copy, msg, ch->elem);
+  uva__node_init(&node.base, ch->L, &send_ops);
+  node.ch = ch;
+  node.src = copy;
+  uva__waitq_push(&ch->sendq, &node.base);
+  ch->quiet = 0;
+  if (!ch->strong && (err = waits_hold(ch)) != 0) {
+    uva__waitq_remove(&ch->sendq, &node.base);
+    lleave(ch, locked);
+    return err;
+  }
+  lleave(ch, locked);
+  if (locked)
+    pump(ch); /* threads may have to hear of it, or serve it now */
+  return uva__task_park(&node.base);
+}
+
+/* A task's receive must wait: as send_park, with the message copied to out
+ * by whoever serves it. */
+static __attribute__((noinline)) int recv_park(uva_chan_t *ch, int locked,
+                                               void *out) {
+  uva__recv_t node;
+  int err;
+
+  if (recv_step(ch, locked, out) == 0) {
+    uva__coop_spend(ch->L);
+    return 0;
+  }
+  if (ch->closed && !has_avail(ch)) {
+    lleave(ch, locked);
+    return UV_EOF;
+  }
+  uva__node_init(&node.base, ch->L, &recv_ops);
+  node.ch = ch;
+  node.out = out;
+  uva__waitq_push(&ch->recvq, &node.base);
+  ch->quiet = 0;
+  if (!ch->strong && (err = waits_hold(ch)) != 0) {
+    uva__waitq_remove(&ch->recvq, &node.base);
+    lleave(ch, locked);
+    return err;
+  }
+  lleave(ch, locked);
+  if (locked)
+    pump(ch);
+  return uva__task_park(&node.base);
 }
 
 int uva_chan_send_wait(uva_chan_t *ch, const void *msg) {
-  if (ch == NULL || msg == NULL)
+  int locked;
+
+  if (uva__unlikely(ch == NULL || msg == NULL))
     return UV_EINVAL;
   if (uva__likely(in_live_task(ch))) {
-    if (send_here(ch, msg) == 0) {
-      uva__coop_spend(ch->L);
-      return 0;
-    }
-    return uva__await_waiting(uva_chan_send(ch, msg), NULL); /* no retry */
+    if (send_enter(ch, msg, &locked) != 0)
+      return send_park(ch, locked, msg);
+    uva__coop_spend(ch->L);
+    return 0;
   }
   return uva_await(uva_chan_send(ch, msg), NULL);
 }
 
 int uva_chan_recv_wait(uva_chan_t *ch, void *out) {
-  if (ch == NULL || out == NULL)
+  int locked;
+
+  if (uva__unlikely(ch == NULL || out == NULL))
     return UV_EINVAL;
   if (uva__likely(in_live_task(ch))) {
-    if (recv_here(ch, out) == 0) {
-      uva__coop_spend(ch->L);
-      return 0;
-    }
-    return uva__await_waiting(uva_chan_recv(ch, out), NULL); /* no retry */
+    if (recv_enter(ch, out, &locked) != 0)
+      return recv_park(ch, locked, out);
+    uva__coop_spend(ch->L);
+    return 0;
   }
   return uva_await(uva_chan_recv(ch, out), NULL);
 }
@@ -954,7 +1116,7 @@ int uva_chan_try_send(uva_chan_t *ch, const void *msg) {
   locked = lenter(ch);
   if (ch->closed)
     err = UV_EPIPE;
-  else if (!has_room(ch) || ch->send_head != NULL)
+  else if (!has_room(ch) || ch->sendq.head != NULL)
     err = UV_EAGAIN; /* full, or earlier senders go first */
   else
     ring_push(ch, msg);
@@ -969,7 +1131,7 @@ int uva_chan_try_recv(uva_chan_t *ch, void *out) {
   if (ch == NULL || out == NULL)
     return UV_EINVAL;
   locked = lenter(ch);
-  if (ch->recv_head == NULL && has_avail(ch))
+  if (ch->recvq.head == NULL && has_avail(ch))
     take_avail(ch, out);
   else if (ch->closed && !has_avail(ch))
     err = UV_EOF;
@@ -992,6 +1154,7 @@ int uva_chan_close(uva_chan_t *ch) {
       return UV_EPIPE;
     }
     ch->closed = 1;
+    ch->quiet = 0;
     uv_cond_broadcast(&ch->room);
     uv_cond_broadcast(&ch->msgs);
     wake = need_wake(ch);
@@ -1006,6 +1169,7 @@ int uva_chan_close(uva_chan_t *ch) {
     return UV_EPIPE;
   }
   ch->closed = 1;
+  ch->quiet = 0;
   if (locked) {
     uv_cond_broadcast(&ch->room);
     uv_cond_broadcast(&ch->msgs);
@@ -1048,8 +1212,8 @@ void uva_chan_free(uva_chan_t *ch) {
   ch->refs++; /* the futures settled below may drop theirs meanwhile */
   uva__remote_cancel(ch->L, &ch->remote);
   /* One at a time: settling one may cancel another (a select). */
-  while ((f = list_pop(&ch->send_head, &ch->send_tail)) != NULL ||
-         (f = list_pop(&ch->recv_head, &ch->recv_tail)) != NULL)
+  while ((f = uva__waitq_pop(&ch->sendq)) != NULL ||
+         (f = uva__waitq_pop(&ch->recvq)) != NULL)
     uva__settle_err(f, UV_ECANCELED);
   ch->dead = 1;
 #if UVA_STATS /* issue 10: off L's list of channels */
@@ -1108,7 +1272,7 @@ void uva__chan_describe(const uva_chan_t *ch, char *buf, size_t n) {
            "channel %p: %zu/%zu messages of %zu bytes (%zu reserved), "
            "%zu receivers and %zu senders waiting%s%s",
            (const void *)ch, ch->count - ch->nres, ch->cap, ch->elem,
-           ch->nres, list_len(ch->recv_head), list_len(ch->send_head),
+           ch->nres, list_len(ch->recvq.head), list_len(ch->sendq.head),
            threaded ? ", used by other threads" : "",
            ch->closed ? ", closed" : "");
   if (threaded)

@@ -1,4 +1,5 @@
-/* Combinators over any futures: uva_join (join!) and uva_select (select!).
+/* Combinators over any futures: uva_join (join!), uva_select (select!) and
+ * uva_first_ok (select_ok: the first to succeed).
  * Each adopts its children as their consumer when it is made, and is lazy:
  * it starts its lazy children (channel operations, reads) only once it has a
  * consumer itself, so that a select over channel operations lets exactly one
@@ -20,6 +21,8 @@ typedef struct {
   int won;           /* select: a child has settled */
   int starting;      /* select: its start is starting children */
   int dropping;      /* letting go of children: their settling is ignored */
+  int *statuses;     /* first_ok: each child's status, or NULL */
+  int last_err;      /* first_ok: the error of the last child to fail */
   uva_future_t *children[]; /* held children (pending or settled) */
 } uva__comb_t;
 
@@ -30,7 +33,7 @@ static size_t comb_size(size_t n) {
 /* Lets go of child: a pending one is cancelled (and destroyed when it
  * settles), a settled one is destroyed untaken (it gives back what it
  * took). */
-static void drop_child(uva_future_t *child) {
+void uva__child_drop(uva_future_t *child) {
   if (child->flags & UVA__F_STATIC) {
     uva__future_destroy(child);
     return;
@@ -61,7 +64,7 @@ static void comb_drop_children(uva__comb_t *c) {
     if (child == NULL)
       continue;
     c->children[i] = NULL;
-    drop_child(child);
+    uva__child_drop(child);
   }
   c->dropping = 0;
 }
@@ -73,7 +76,7 @@ static void comb_release(uva_future_t *f) {
 }
 
 /* Takes a settled child's result into r and destroys the child. */
-static void take_result(uva_future_t *child, uva_result_t *r) {
+void uva__child_take(uva_future_t *child, uva_result_t *r) {
   uva__future_take(child);
   r->status = child->status;
   r->value = child->status == 0 ? child->value : (uva_value_t){0};
@@ -196,7 +199,7 @@ static void join_take(uva_future_t *f) {
     if (child == NULL)
       continue;
     c->children[i] = NULL;
-    take_result(child, &c->out[i]);
+    uva__child_take(child, &c->out[i]);
   }
 }
 
@@ -282,25 +285,29 @@ static void select_settle(uva__comb_t *c) {
   uva__settle(&c->base, 0, v, NULL);
 }
 
+/* child, at index, wins: the others are let go of. */
+static void select_win(uva__comb_t *c, uva_future_t *child, size_t index) {
+  c->children[index] = NULL; /* held apart from the losers */
+  comb_drop_children(c);
+  c->children[index] = child;
+  c->win = index;
+  c->won = 1;
+}
+
 static void select_child(uva_future_t *parent, uva_future_t *child,
                          size_t index) {
   uva__comb_t *c = (uva__comb_t *)parent;
 
   if (c->dropping)
     return;
-  c->children[index] = NULL; /* held apart from the losers */
-  comb_drop_children(c);
-  c->children[index] = child;
-  c->win = index;
-  c->won = 1;
+  select_win(c, child, index);
   if (!c->starting)
     select_settle(c);
 }
 
-/* Starts the children in order until one settles: the later ones never
+/* Starts the children in order until one has won: the later ones never
  * start, so they have had no effect. */
-static void select_start(uva_future_t *f) {
-  uva__comb_t *c = (uva__comb_t *)f;
+static void start_until_won(uva__comb_t *c) {
   size_t i;
 
   c->starting = 1;
@@ -308,6 +315,12 @@ static void select_start(uva_future_t *f) {
     if (c->children[i] != NULL)
       uva__future_start(c->children[i]);
   c->starting = 0;
+}
+
+static void select_start(uva_future_t *f) {
+  uva__comb_t *c = (uva__comb_t *)f;
+
+  start_until_won(c);
   if (c->won && c->base.state == UVA__PENDING)
     select_settle(c);
 }
@@ -318,7 +331,7 @@ static void select_take(uva_future_t *f) {
 
   if (child != NULL) {
     c->children[c->win] = NULL;
-    take_result(child, c->out);
+    uva__child_take(child, c->out);
   }
 }
 
@@ -338,8 +351,12 @@ static const uva__ops_t select_ops = {
     .undo = comb_undo,
 };
 
-uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
-                         uva_result_t *winner) {
+/* What uva_select and uva_first_ok share: checks the arguments and makes
+ * the combinator of kind ops, holding no child yet, in *out.  Returns NULL,
+ * or the failed future to return (the children freed). */
+static uva_future_t *select_make(uv_loop_t *loop, uva_future_t **futures,
+                                 size_t n, uva_result_t *winner,
+                                 const uva__ops_t *ops, uva__comb_t **out) {
   uva__loop_t *L = uva__loop_get(loop);
   uva__comb_t *c;
   size_t i;
@@ -350,12 +367,13 @@ uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
     err = UV_EINVAL;
   if (err != 0)
     return fail_all(L, futures, n, err, dups);
-  c = (uva__comb_t *)uva__future_alloc(L, &select_ops, comb_size(n));
+  c = (uva__comb_t *)uva__future_alloc(L, ops, comb_size(n));
   if (c == NULL)
     return fail_all(L, futures, n, UV_ENOMEM, 0);
   c->base.flags |= UVA__F_LAZY;
   c->n = n;
   c->out = winner;
+  c->statuses = NULL;
   c->win = 0;
   c->won = c->starting = c->dropping = 0;
   for (i = 0; i < n; i++)
@@ -363,6 +381,19 @@ uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
   winner->status = UVA_PENDING;
   winner->value.u64 = 0;
   winner->free_fn = NULL;
+  *out = c;
+  return NULL;
+}
+
+uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
+                         uva_result_t *winner) {
+  uva__comb_t *c;
+  uva_future_t *failed;
+  size_t i;
+
+  if ((failed = select_make(loop, futures, n, winner, &select_ops, &c)) !=
+      NULL)
+    return failed;
   /* A child that has already settled wins, the first one in order; the
    * others are let go of (lazy ones never started). */
   for (i = 0; i < n; i++)
@@ -381,5 +412,90 @@ uva_future_t *uva_select(uv_loop_t *loop, uva_future_t **futures, size_t n,
     c->children[i] = futures[i];
   for (i = 0; i < n; i++)
     uva__future_adopt(&c->base, futures[i], i);
+  return &c->base;
+}
+
+/* ---- first_ok ----------------------------------------------------------- */
+
+/* A child succeeded (it wins, as in select) or failed (it is let go of;
+ * when none is left, the first_ok fails with the last error). */
+static void first_ok_settle(uva__comb_t *c) {
+  size_t i;
+
+  if (c->base.state != UVA__PENDING)
+    return;
+  if (c->won) {
+    if (c->statuses != NULL)
+      for (i = 0; i < c->n; i++)
+        if (c->statuses[i] == UVA_PENDING)
+          c->statuses[i] = UV_ECANCELED;
+    select_settle(c);
+  } else if (c->remaining == 0)
+    uva__settle_err(&c->base, c->last_err);
+}
+
+static void first_ok_child(uva_future_t *parent, uva_future_t *child,
+                           size_t index) {
+  uva__comb_t *c = (uva__comb_t *)parent;
+
+  if (c->dropping || c->won)
+    return;
+  if (c->statuses != NULL)
+    c->statuses[index] = child->status;
+  if (child->status == 0) {
+    select_win(c, child, index);
+  } else {
+    c->last_err = child->status;
+    c->children[index] = NULL;
+    c->remaining--;
+    uva__child_drop(child);
+  }
+  if (!c->starting)
+    first_ok_settle(c);
+}
+
+/* Starts the children in order until one succeeds. */
+static void first_ok_start(uva_future_t *f) {
+  uva__comb_t *c = (uva__comb_t *)f;
+
+  start_until_won(c);
+  first_ok_settle(c);
+}
+
+static const uva__ops_t first_ok_ops = {
+    .name = "first_ok",
+    .cancel = select_cancel,
+    .child = first_ok_child,
+    .release = comb_release,
+    .start = first_ok_start,
+    .take = select_take,
+    .undo = comb_undo,
+};
+
+uva_future_t *uva_first_ok(uv_loop_t *loop, uva_future_t **futures, size_t n,
+                           uva_result_t *winner, int *statuses) {
+  uva__comb_t *c;
+  uva_future_t *failed;
+  size_t i;
+
+  if ((failed = select_make(loop, futures, n, winner, &first_ok_ops, &c)) !=
+      NULL)
+    return failed;
+  c->statuses = statuses;
+  c->last_err = UV_ECANCELED;
+  c->remaining = n;
+  for (i = 0; i < n; i++) {
+    c->children[i] = futures[i];
+    if (statuses != NULL)
+      statuses[i] = UVA_PENDING;
+  }
+  /* Children that have settled already are looked at in order (the first
+   * success wins, and the rest are let go of: comb_drop_children frees
+   * those not adopted yet); settling waits until the end. */
+  c->starting = 1;
+  for (i = 0; i < n && !c->won; i++)
+    uva__future_adopt(&c->base, futures[i], i);
+  c->starting = 0;
+  first_ok_settle(c);
   return &c->base;
 }

@@ -16,6 +16,7 @@
  * and I/O (a timer due at once would run again within the same libuv
  * iteration, for ever). */
 #include "internal.h"
+#include "io-internal.h"
 
 #include <stdio.h>
 

@@ -185,6 +185,20 @@ void uva__future_release_held(uva_future_t *f, size_t size);
 
 extern const uva__ops_t uva__plain_ops;
 
+/* Combinator children (join.c).  uva__child_drop lets go of a child: a
+ * pending one is cancelled (and destroyed when it settles), a settled one
+ * is destroyed untaken (it gives back what it took).  uva__child_take takes
+ * a settled child's result into r (the value is r's now) and destroys the
+ * child. */
+void uva__child_drop(uva_future_t *child);
+void uva__child_take(uva_future_t *child, uva_result_t *r);
+/* For a future f that holds one child in *slot (combinators.c):
+ * uva__hold_take moves the settled child's result into f's own status,
+ * value and free function (a take hook); uva__hold_drop lets go of the
+ * child (an undo or release hook).  Both do nothing when *slot is NULL. */
+void uva__hold_take(uva_future_t *f, uva_future_t **slot);
+void uva__hold_drop(uva_future_t **slot);
+
 /* ---- per-loop state (loop.c) -------------------------------------------- */
 
 /* A node on the loop's cross-thread inbox (channels and wakers). */
@@ -364,18 +378,6 @@ void uva__closed(uva__loop_t *L);
  * that nothing of uva's is left behind. */
 void uva__loop_settle(uva__loop_t *L);
 
-/* ---- blocking work (work.c) -------------------------------------------- */
-
-/* A job of uva's own on libuv's thread pool (one uv_work_t): fn(arg, result)
- * runs on a pool thread and must touch nothing but arg, which uva owns and
- * frees (uva__free) once the job is over.  Cancelling the future settles it
- * at once; a result that comes back after that is dropped.  On failure arg
- * is freed too. */
-uva_future_t *uva__blocking(uva__loop_t *L, uva_task_fn fn, void *arg);
-/* Removes every job of L's that has not started yet (its future settles with
- * UV_ECANCELED); running ones are left to finish. */
-void uva__work_cancel_all(uva__loop_t *L);
-
 /* ---- tasks (task.c) ----------------------------------------------------- */
 
 /* A task is its own join future, 64 bytes in all.  While the join future is
@@ -393,8 +395,24 @@ typedef struct uva__task_s {
 /* uva_await without its fast paths, for a caller that has just found that
  * f (a fresh future of the running task's loop) cannot complete at once. */
 int uva__await_waiting(uva_future_t *f, uva_value_t *value);
-/* Puts a task suspended in uva_await back on the run queue. */
-void uva__task_wake(void *task);
+/* Puts a task suspended in uva_await back on the run queue (inline, below). */
+static inline void uva__task_wake(void *task);
+
+/* Parking a task on a waiter node instead of a future: a primitive whose
+ * operation must wait, called from a task (the _wait calls), makes a node on
+ * the task's own stack with uva__node_init, puts it on its waiter list and
+ * calls uva__task_park.  The node is a pending future of consumer
+ * UVA__C_TASK whose waiter is the task, so whoever serves the list settles it
+ * as any waiting future (uva__settle wakes the task), and a cancel of the
+ * task cancels it through ops->cancel, which must take it off the list and
+ * settle it.  Nothing ever destroys or releases a node (no slab object, no
+ * reference), so a node is never made lazy, never reserves anything, and is
+ * never handed to a consumer. */
+static inline void uva__node_init(uva_future_t *node, uva__loop_t *L,
+                                  const uva__ops_t *ops);
+/* Suspends the running task of node->L until node settles; returns its
+ * status (a UV_ECANCELED there is the task's cancel, reported once). */
+int uva__task_park(uva_future_t *node);
 /* For stats.c: 1 if f is a task's join future; 1 if f is a task that has
  * not started (on the run queue); where the task f was spawned (the return
  * address of its uva_spawn call) or NULL where that was not recorded. */
@@ -424,12 +442,17 @@ struct uva__stack_s {
   void *arg;
   uva_task_fn fn;
   uva_future_t *awaiting; /* what the task is suspended on */
+  void *locals;           /* task-local values (task_local.c) */
   uva__stack_t *live_prev; /* L->live_stacks, while in use */
   uva__stack_t *live_next;
 #if UVA_STATS
   const void *site; /* where the task was spawned, or NULL (stats.c) */
 #endif
 };
+
+/* Runs the destructors of the task-local values of the task on s
+ * (task_local.c); task.c calls it when the body has returned. */
+void uva__task_locals_drop(uva__stack_t *s);
 
 uva__stack_t *uva__stack_get(uva__loop_t *L, size_t size);
 void uva__stack_put(uva__loop_t *L, uva__stack_t *s);
@@ -450,28 +473,6 @@ int uva__backtrace(const uva__stack_t *s, const void **ip, int max, int *cut);
 void uva__ctx_make(uva__stack_t *s, void (*entry)(uva__stack_t *s));
 /* Saves the current context in from and resumes to. */
 void uva__ctx_switch(uva__ctx_t *from, uva__ctx_t *to);
-
-/* ---- channels (chan.c), for stats.c ------------------------------------ */
-
-/* Writes a line's worth about ch into buf[0..n): messages and capacity,
- * waiters, closed.  Loop thread. */
-void uva__chan_describe(const uva_chan_t *ch, char *buf, size_t n);
-/* The next channel on L's list (UVA_STATS builds), for uva_loop_dump. */
-uva_chan_t *uva__chan_next(const uva_chan_t *ch);
-
-/* ---- time (time.c) ----------------------------------------------------- */
-
-/* The uv_hrtime() at which ms milliseconds from now have passed (saturating
- * at UINT64_MAX). */
-uint64_t uva__deadline(uint64_t ms);
-/* The timeout for uv_timer_start of a timer that fires once deadline (in
- * uv_hrtime()) has passed, in loop time: loop time is uv_hrtime() in whole
- * milliseconds as of the loop iteration's start, so the timeout is longer by
- * how stale uv_now is.  At least 1, so that a timer started from a timer
- * callback is never due within the same iteration.  libuv may still fire it
- * up to a millisecond early (clocks read at different times): the callback
- * checks uv_hrtime() and starts it again for the rest. */
-uint64_t uva__timer_ms(uv_loop_t *loop, uint64_t deadline);
 
 /* ---- inline fast paths ------------------------------------------------- */
 
@@ -589,6 +590,40 @@ static inline void uva__future_start(uva_future_t *f) {
 static inline void uva__future_take(uva_future_t *f) {
   if (!(f->flags & (UVA__F_TAKEN | UVA__F_STATIC)))
     uva__future_take_slow(f);
+}
+
+static inline void uva__task_wake(void *task) {
+  uva__task_t *t = (uva__task_t *)task;
+  uva__rq_push(t->base.L, &t->base);
+}
+
+static inline void uva__node_init(uva_future_t *node, uva__loop_t *L,
+                                  const uva__ops_t *ops) {
+  node->L = L;
+  node->next = NULL;
+  node->ops = ops;
+  node->status = 0;
+  node->state = UVA__PENDING;
+  node->consumer = UVA__C_TASK;
+  node->flags = UVA__F_TAKEN; /* nothing to take or undo */
+  node->value.u64 = 0;
+  node->free_fn = NULL;
+  node->waiter = L->current;
+  node->waiter_data = NULL;
+}
+
+/* Settles f, pending, with status and no value, as uva__settle does, with
+ * the common case of a task waiting on it inline. */
+static inline void uva__settle_quick(uva_future_t *f, int status) {
+  if (uva__likely(f->consumer == UVA__C_TASK)) {
+    f->state = UVA__SETTLED;
+    f->status = status;
+    f->value.u64 = 0;
+    f->free_fn = NULL;
+    uva__task_wake(f->waiter);
+    return;
+  }
+  uva__settle_err(f, status);
 }
 
 /* Inside a task of L: an await that completed at once spends one unit of

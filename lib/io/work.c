@@ -10,6 +10,7 @@
  * L->pool_dropped until then, so that uva_block_on and uva_loop_shutdown can
  * wait for it and the loop closes afterwards; arg_free tells the caller. */
 #include "internal.h"
+#include "io-internal.h"
 
 typedef struct uva__work_s {
   uva_future_t base;

@@ -4,6 +4,7 @@
  * Handles are open only while uva work that needs them is pending, so that
  * adding uva never changes when a program's uv_run returns. */
 #include "internal.h"
+#include "io-internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

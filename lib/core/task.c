@@ -92,6 +92,7 @@ static void task_bind(uva__task_t *t, uva__stack_t *s) {
 #endif
   s->arg = f->value.ptr;
   s->awaiting = NULL;
+  s->locals = NULL;
   f->value.ptr = s;
   f->free_fn = NULL;
   f->status = 0;
@@ -139,6 +140,8 @@ static void task_entry(uva__stack_t *s) {
     r.value.u64 = 0;
     r.free_fn = NULL;
     status = s->fn(s->arg, &r);
+    if (s->locals != NULL)
+      uva__task_locals_drop(s);
     if (status > 0)
       status = UV_EINVAL; /* a body returns 0 or a negative error */
     if ((t->base.flags & UVA__F_CANCEL) || status != 0) {
@@ -234,10 +237,6 @@ static void task_release(uva_future_t *f) {
   uva__future_free_mem(f, sizeof(uva__task_t));
 }
 
-void uva__task_wake(void *task) {
-  uva__task_t *t = task;
-  uva__rq_push(t->base.L, &t->base);
-}
 
 /* ---- public API --------------------------------------------------------- */
 
@@ -428,6 +427,21 @@ int uva_await(uva_future_t *f, uva_value_t *value) {
     }
   }
   return await_slow(t, f, value);
+}
+
+int uva__task_park(uva_future_t *node) {
+  uva__loop_t *L = node->L;
+  uva__task_t *t = L->current;
+  uva__stack_t *s = uva__task_stack(t);
+  int status;
+
+  s->awaiting = node;
+  suspend(L, t);
+  s->awaiting = NULL;
+  status = node->status;
+  if (status == UV_ECANCELED)
+    take_cancel(t);
+  return status;
 }
 
 int uva__await_waiting(uva_future_t *f, uva_value_t *value) {
