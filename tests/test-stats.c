@@ -451,6 +451,138 @@ START_TEST(test_own_stack_size) {
 }
 END_TEST
 
+/* A task parked in uva_chan_recv_wait (a waiter node on its own stack, no
+ * future object) counts as waiting on one pending future, and the counts
+ * go back to zero when it is served. */
+static int stats_recv_wait_body(void *arg, uva_result_t *result) {
+  int v;
+  (void)result;
+  return uva_chan_recv_wait(arg, &v);
+}
+
+START_TEST(test_parked_wait) {
+  uva_chan_t *ch;
+  uva_future_t *f;
+  uva_stats_t st;
+  char *d;
+  LOOP_INIT(loop);
+
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  f = uva_spawn(loop, stats_recv_wait_body, ch);
+  uv_run(loop, UV_RUN_NOWAIT);
+  st = get(loop, 0);
+  ck_assert_uint_eq(st.tasks_suspended, 1);
+  if (st.counters) {
+    ck_assert_uint_eq(st.futures_pending, 2); /* the task, its node */
+    ck_assert_uint_eq(st.futures_alive, 2);
+  }
+  d = dump(loop);
+  ck_assert_ptr_nonnull(strstr(d, "  awaits: chan_recv (channel "));
+  free(d);
+  {
+    int one = 1;
+    ck_assert_int_eq(uva_chan_try_send(ch, &one), 0);
+  }
+  while (uva_future_status(f) == UVA_PENDING)
+    uv_run(loop, UV_RUN_ONCE);
+  st = get(loop, 0);
+  if (st.counters) {
+    ck_assert_uint_eq(st.futures_pending, 0);
+    ck_assert_uint_eq(st.futures_alive, 1); /* the settled join future */
+  }
+  uva_future_free(f);
+  uva_chan_free(ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
+/* Futures of every kind, in every way of waiting: once all is done, none
+ * is counted alive or pending (the counters balance). */
+static int stats_blocking(void *arg, uva_result_t *result) {
+  (void)arg;
+  result->value.u64 = 7;
+  return 0;
+}
+
+static int stats_sender(void *arg, uva_result_t *result) {
+  int i, err = 0;
+  (void)result;
+  for (i = 0; i < 4 && err == 0; i++)
+    err = uva_chan_send_wait(arg, &i); /* parks: capacity 1 */
+  return err;
+}
+
+static void stats_then(int status, uva_value_t value, void *data) {
+  (void)status, (void)value;
+  ++*(int *)data;
+}
+
+static int stats_mix(void *arg, uva_result_t *result) {
+  uva_chan_t *ch = arg;
+  uv_loop_t *loop = uva_current_loop();
+  uva_future_t *fs[2], *sender, *user;
+  uva_result_t rs[2], win;
+  int v, i, thens = 0;
+
+  (void)result;
+  ck_assert_ptr_nonnull(loop);
+  ck_assert_int_eq(uva_await(uva_sleep(loop, 1), NULL), 0);
+  ck_assert_int_eq(uva_await(uva_ready_u64(loop, 1), NULL), 0);
+  ck_assert_int_eq(uva_await(uva_failed(loop, UV_EIO), NULL), UV_EIO);
+  fs[0] = uva_sleep(loop, 1);
+  fs[1] = uva_ready_u64(loop, 2);
+  ck_assert_int_eq(uva_await(uva_join(loop, fs, 2, rs), NULL), 0);
+  fs[0] = uva_sleep(loop, 100000);
+  fs[1] = uva_ready_u64(loop, 3);
+  ck_assert_int_eq(uva_await(uva_select(loop, fs, 2, &win), NULL), 0);
+  ck_assert_int_eq(uva_await(uva_timeout(uva_sleep(loop, 100000), 1), NULL),
+                   UV_ETIMEDOUT);
+  ck_assert_int_eq(uva_await(uva_spawn_blocking(loop, stats_blocking, NULL),
+                             NULL),
+                   0);
+  user = uva_future_new(loop);
+  ck_assert_int_eq(uva_future_resolve_u64(user, 5), 0);
+  ck_assert_int_eq(uva_await(user, NULL), 0);
+  ck_assert_int_eq(uva_future_then(uva_sleep(loop, 0), stats_then, &thens),
+                   0);
+  ck_assert_int_eq(uva_yield(), 0);
+  sender = uva_spawn(loop, stats_sender, ch);
+  for (i = 0; i < 4; i++) {
+    if (i % 2 == 0)
+      ck_assert_int_eq(uva_chan_recv_wait(ch, &v), 0);
+    else
+      ck_assert_int_eq(uva_await(uva_chan_recv(ch, &v), NULL), 0);
+    ck_assert_int_eq(v, i);
+  }
+  ck_assert_int_eq(uva_await(sender, NULL), 0);
+  ck_assert_int_eq(uva_await(uva_chan_send(ch, &v), NULL), 0);
+  ck_assert_int_eq(uva_chan_recv_wait(ch, &v), 0);
+  while (thens == 0)
+    ck_assert_int_eq(uva_yield(), 0);
+  return 0;
+}
+
+START_TEST(test_counters_balance) {
+  uva_chan_t *ch;
+  uva_stats_t st;
+  LOOP_INIT(loop);
+
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &ch), 0);
+  ck_assert_int_eq(
+      uva_block_on(loop, uva_spawn(loop, stats_mix, ch), NULL), 0);
+  st = get(loop, 0);
+  ck_assert_uint_eq(st.tasks_alive, 0);
+  if (st.counters) {
+    ck_assert_uint_eq(st.futures_alive, 0);
+    ck_assert_uint_eq(st.futures_pending, 0);
+    ck_assert_uint_ge(st.futures_made, 20);
+    ck_assert_uint_eq(st.tasks_spawned, 2);
+  }
+  uva_chan_free(ch);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* A select says which of its children are pending. */
 START_TEST(test_awaits_select) {
   uva_future_t *f;
@@ -562,6 +694,8 @@ static Suite *stats_suite(void) {
   tcase_add_test(tc, test_awaits_task);
   tcase_add_test(tc, test_own_stack_size);
   tcase_add_test(tc, test_awaits_select);
+  tcase_add_test(tc, test_parked_wait);
+  tcase_add_test(tc, test_counters_balance);
   tcase_add_test(tc, test_timing_when_asked);
   tcase_add_test(tc, test_no_allocation);
   tcase_add_test(tc, test_other_thread);

@@ -20,11 +20,7 @@ static uva_future_t static_enomem = UVA__STATIC_FUTURE(UV_ENOMEM);
 /* ---- internal API ------------------------------------------------------- */
 
 void uva__future_free_mem(uva_future_t *f, size_t size) {
-#if UVA_STATS /* issue 10 */
-  f->L->st.futures_freed++;
-  if (uva__unlikely(f->state == UVA__PENDING))
-    f->L->st.futures_unsettled_freed++; /* completed at once (ops->now) */
-#endif
+  uva__stat_future_freed(f); /* issue 10 */
   uva__obj_free(f->L, f, size);
 }
 

@@ -521,6 +521,23 @@ static inline void uva__obj_free(uva__loop_t *L, void *p, size_t size) {
   uva__obj_free_slow(L, p, size);
 }
 
+/* Stats (issue 10): a kind that makes or frees a future's memory itself,
+ * not through uva__future_alloc and uva__future_free_mem, reports it with
+ * these (no-ops without UVA_STATS). */
+static inline void uva__stat_future_made(uva__loop_t *L) {
+  UVA__STAT(L->st.futures_made++);
+  (void)L;
+}
+static inline void uva__stat_future_freed(uva_future_t *f) {
+#if UVA_STATS
+  f->L->st.futures_freed++;
+  if (uva__unlikely(f->state == UVA__PENDING))
+    f->L->st.futures_unsettled_freed++; /* completed at once (ops->now) */
+#else
+  (void)f;
+#endif
+}
+
 static inline uva_future_t *uva__future_alloc(uva__loop_t *L,
                                               const uva__ops_t *ops,
                                               size_t size) {
@@ -530,7 +547,7 @@ static inline uva_future_t *uva__future_alloc(uva__loop_t *L,
     memset(f, 0, sizeof(*f));
     f->L = L;
     f->ops = ops;
-    UVA__STAT(L->st.futures_made++);
+    uva__stat_future_made(L);
   }
   return f;
 }
@@ -610,12 +627,14 @@ static inline void uva__node_init(uva_future_t *node, uva__loop_t *L,
   node->free_fn = NULL;
   node->waiter = L->current;
   node->waiter_data = NULL;
+  uva__stat_future_made(L); /* freed when uva__task_park returns (stats) */
 }
 
 /* Settles f, pending, with status and no value, as uva__settle does, with
  * the common case of a task waiting on it inline. */
 static inline void uva__settle_quick(uva_future_t *f, int status) {
   if (uva__likely(f->consumer == UVA__C_TASK)) {
+    UVA__STAT(f->L->st.futures_settled++);
     f->state = UVA__SETTLED;
     f->status = status;
     f->value.u64 = 0;

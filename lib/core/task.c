@@ -441,6 +441,7 @@ int uva__task_park(uva_future_t *node) {
   status = node->status;
   if (status == UV_ECANCELED)
     take_cancel(t);
+  uva__stat_future_freed(node); /* the node's life ends (stats) */
   return status;
 }
 

@@ -85,6 +85,7 @@ static uva__wr_t *wr_mem_alloc(uva_stream_t *s, size_t size) {
     return NULL;
   }
   L->objects++; /* as a slab object counts */
+  uva__stat_future_made(L); /* issue 10 */
   memset(f, 0, sizeof(*f));
   f->L = L;
   f->ops = &wr_ops;
@@ -104,6 +105,7 @@ static void wr_mem_free(uva__wr_t *w) {
     return;
   }
   L->objects--;
+  uva__stat_future_freed(&w->base); /* issue 10 */
   if (S->wcount[w->size] < UVA__WCACHE) {
     *(void **)w = S->wcache[w->size];
     S->wcache[w->size] = w;
