@@ -1,4 +1,5 @@
-/* uva combinators beyond join, select and timeout: the first success of n
+/** @file
+ * uva combinators beyond join, select and timeout: the first success of n
  * futures, map and and_then without a task, and the loop of the running
  * task.  Included by uva.h.  Every call is made on the loop's thread. */
 #ifndef UVA_COMBINATORS_H

@@ -1,4 +1,5 @@
-/* uva task groups (Tokio's JoinSet and TaskTracker, libdill's bundles).
+/** @file
+ * uva task groups (Tokio's JoinSet and TaskTracker, libdill's bundles).
  * Included by uva.h.  Every call is made on the loop's thread.
  *
  * A group owns the futures spawned or added into it (tasks, or any future):

@@ -1,4 +1,5 @@
-/* uva intervals (tokio::time::interval).  Included by uva.h.  Every call is
+/** @file
+ * uva intervals (tokio::time::interval).  Included by uva.h.  Every call is
  * made on the loop's thread.
  *
  * An interval has deadlines start, start + period, start + 2 * period, ...

@@ -1,4 +1,5 @@
-/* uva oneshot (tokio::sync::oneshot): a future that any thread resolves
+/** @file
+ * uva oneshot (tokio::sync::oneshot): a future that any thread resolves
  * exactly once.  Included by uva.h. */
 #ifndef UVA_ONESHOT_H
 #define UVA_ONESHOT_H

@@ -1,4 +1,5 @@
-/* uva stats: a view of what runs on a loop (tokio-console, Tokio's
+/** @file
+ * uva stats: a view of what runs on a loop (tokio-console, Tokio's
  * RuntimeMetrics).  Included by uva.h.  Every call is made on the loop's
  * thread (from a task, a uva callback or plain code alike).
  *

@@ -1,4 +1,5 @@
-/* uva sync primitives (tokio::sync): Semaphore, Mutex, RwLock, Notify,
+/** @file
+ * uva sync primitives (tokio::sync): Semaphore, Mutex, RwLock, Notify,
  * Barrier.  Included by uva.h.
  *
  * Common rules:

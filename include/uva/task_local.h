@@ -1,4 +1,5 @@
-/* uva task-local values (tokio's task_local!).  Included by uva.h.
+/** @file
+ * uva task-local values (tokio's task_local!).  Included by uva.h.
  *
  * A task may keep pointers of its own under keys: any address that is
  * unique to the purpose (a static variable's, say).  Each value has a

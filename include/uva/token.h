@@ -1,4 +1,5 @@
-/* uva cancellation tokens (tokio-util's CancellationToken).  Included by
+/** @file
+ * uva cancellation tokens (tokio-util's CancellationToken).  Included by
  * uva.h.
  *
  * A token belongs to the loop it was made on.  Cancelling it, once, settles

@@ -1,4 +1,5 @@
-/* uva watch and broadcast channels (tokio::sync::watch, broadcast).
+/** @file
+ * uva watch and broadcast channels (tokio::sync::watch, broadcast).
  * Included by uva.h.  Every call is made on the loop's thread, except
  * uva_watch_send, which any thread may call.
  *
