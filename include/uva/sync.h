@@ -68,8 +68,10 @@ UVA_EXTERN uva_future_t *uva_semaphore_acquire(uva_semaphore_t *sem,
 
 /**
  * Inside a task: the same as uva_await(uva_semaphore_acquire(sem, n), NULL)
- * with the same errors, but when the permits are free at once and nobody
- * waits, no future is made (no allocation).  UV_EINVAL outside a task.
+ * with the same errors and cancel safety, but no future is made (no
+ * allocation): the permits are taken at once when they are free and nobody
+ * waits, else the task waits in the queue itself.  UV_EINVAL outside a
+ * task.
  */
 UVA_EXTERN int uva_semaphore_acquire_wait(uva_semaphore_t *sem, size_t n);
 
@@ -139,8 +141,8 @@ UVA_EXTERN int uva_mutex_new(uv_loop_t *loop, uva_mutex_t **out);
 UVA_EXTERN uva_future_t *uva_mutex_lock(uva_mutex_t *m);
 
 /**
- * Inside a task: uva_await(uva_mutex_lock(m), NULL) without a future when
- * the lock is free.  Returns 0, UV_ECANCELED, UV_ENOMEM, UV_EINVAL (m NULL
+ * Inside a task: uva_await(uva_mutex_lock(m), NULL) without a future (no
+ * allocation), whether the lock is free or the task waits for it.  Returns 0, UV_ECANCELED, UV_ENOMEM, UV_EINVAL (m NULL
  * or outside a task).
  */
 UVA_EXTERN int uva_mutex_lock_wait(uva_mutex_t *m);
@@ -195,7 +197,8 @@ UVA_EXTERN uva_future_t *uva_rwlock_write(uva_rwlock_t *rw);
 
 /**
  * Inside a task: await a read lock (write 0) or the write lock (write 1),
- * with no future when it is free at once.  Errors as uva_mutex_lock_wait.
+ * with no future whether it is free at once or the task waits.  Errors as
+ * uva_mutex_lock_wait.
  */
 UVA_EXTERN int uva_rwlock_lock_wait(uva_rwlock_t *rw, int write);
 
@@ -250,7 +253,8 @@ UVA_EXTERN uva_future_t *uva_notify_notified(uva_notify_t *n);
 
 /**
  * Inside a task: uva_await(uva_notify_notified(n), NULL), with no future
- * when a permit is stored.  Errors as uva_await.
+ * (no allocation), whether a permit is stored or the task waits.  Errors as
+ * uva_await.
  */
 UVA_EXTERN int uva_notify_wait(uva_notify_t *n);
 

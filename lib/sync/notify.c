@@ -181,6 +181,24 @@ uva_future_t *uva_notify_notified(uva_notify_t *n) {
   return f;
 }
 
+/* A task's uva_notify_wait that must wait: the task parks on a node on
+ * its own stack (no future; see uva__task_park) until a notification or a
+ * cancel settles it. */
+static __attribute__((noinline)) int notified_park(uva_notify_t *n) {
+  uva__notified_t node;
+  int err;
+
+  uva__node_init(&node.base, n->o.L, &notified_ops);
+  node.n = n;
+  node.gen = n->gen;
+  uva__waitq_push(&n->waiters, &node.base);
+  if ((err = uva__sync_hold(&n->o, 1)) != 0) {
+    uva__waitq_remove(&n->waiters, &node.base);
+    return err;
+  }
+  return uva__task_park(&node.base);
+}
+
 int uva_notify_wait(uva_notify_t *n) {
   if (n == NULL)
     return UV_EINVAL;
@@ -191,7 +209,8 @@ int uva_notify_wait(uva_notify_t *n) {
       uva__coop_spend(n->o.L);
       return 0;
     }
-    return uva__await_waiting(uva_notify_notified(n), NULL);
+    if (!n->o.dead)
+      return notified_park(n);
   }
   return uva_await(uva_notify_notified(n), NULL);
 }

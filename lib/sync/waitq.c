@@ -301,14 +301,32 @@ uva_future_t *uva__sem_acquire(uva__sem_t *s, size_t n) {
   return f;
 }
 
+/* A task's acquire that must wait: the task parks on a node on its own
+ * stack (no future; see uva__task_park) until serve() grants the permits or
+ * a cancel, close or free settles it. */
+static __attribute__((noinline)) int acq_park(uva__sem_t *s, size_t n) {
+  uva__acq_t node;
+  int err;
+
+  uva__node_init(&node.base, s->o.L, &acq_ops);
+  node.s = s;
+  node.n = n;
+  uva__waitq_push(&s->waiters, &node.base);
+  if (s->threads && (err = uva__sync_hold(&s->o, 1)) != 0) {
+    uva__waitq_remove(&s->waiters, &node.base);
+    return err;
+  }
+  return uva__task_park(&node.base);
+}
+
 int uva__sem_acquire_wait(uva__sem_t *s, size_t n) {
   if (uva__likely(uva__live_task_of(s->o.L))) {
     if (grab(s, n)) {
       uva__coop_spend(s->o.L);
       return 0;
     }
-    if (!s->closed)
-      return uva__await_waiting(uva__sem_acquire(s, n), NULL);
+    if (!s->closed && !s->o.dead)
+      return acq_park(s, n);
   }
   return uva_await(uva__sem_acquire(s, n), NULL);
 }
