@@ -24,6 +24,7 @@ START_TEST(bad_input) {
   ck_assert_int_eq(uva_future_status(f), UV_EINVAL);
   uva_future_free(f);
   ck_assert_int_eq(uva_semaphore_try_acquire(s, 0), UV_EINVAL);
+  ck_assert_int_eq(uva_semaphore_try_acquire(s, UVA_SEMAPHORE_MAX + 1), UV_EINVAL);
   /* outside a task */
   ck_assert_int_eq(uva_semaphore_acquire_wait(s, 1), UV_EINVAL);
   ck_assert_uint_eq(uva_semaphore_available(s), 2);

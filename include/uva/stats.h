@@ -139,8 +139,9 @@ UVA_EXTERN int uva_loop_stats(uv_loop_t *loop, uva_stats_t *out);
  *  may change; each task block begins with "task " at the start of a line.
  *  Allocates nothing of uva's (stdio may buffer).  Returns 0; UV_EINVAL if
  *  loop or out is NULL or the call is made on a thread other than the
- *  loop's; UV_ENOENT if uva has nothing on loop (nothing is written); UV_EIO
- *  if writing to out failed (ferror).  On the loop's thread only. */
+ *  loop's (nothing is written then); UV_ENOENT if uva has nothing on loop
+ *  (nothing is written); UV_EIO if writing to out failed (ferror).  On the
+ *  loop's thread only. */
 UVA_EXTERN int uva_loop_dump(uv_loop_t *loop, FILE *out);
 
 #ifdef __cplusplus

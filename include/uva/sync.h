@@ -17,8 +17,9 @@
  *    (permits, the lock, a notify_one permit) is given back and passed to
  *    the next waiter.
  *  - Uncontended operations allocate nothing: the try_ calls, and the
- *    _wait calls inside a task when the permit or lock is free.  uva_await
- *    of a free lock also completes without waking anything (ops->now).
+ *    _wait calls inside a task (also when they must wait: the task waits
+ *    in the queue itself).  uva_await of a free lock completes at once,
+ *    without waking anything.
  *  - Freeing an object settles its waiting futures with UV_ECANCELED;
  *    futures made on it keep its memory until they are gone.
  *  - Calls are made on the loop's thread unless the comment says "any
@@ -78,7 +79,8 @@ UVA_EXTERN int uva_semaphore_acquire_wait(uva_semaphore_t *sem, size_t n);
 /**
  * Takes n permits without waiting.  Returns 0; UV_EAGAIN if fewer than n
  * are free or acquires are waiting (they go first); UV_EPIPE if closed;
- * UV_EINVAL if sem is NULL or n is 0.  Allocates nothing.
+ * UV_EINVAL if sem is NULL, n is 0 or n is more than UVA_SEMAPHORE_MAX.
+ * Allocates nothing.
  */
 UVA_EXTERN int uva_semaphore_try_acquire(uva_semaphore_t *sem, size_t n);
 
@@ -90,7 +92,8 @@ UVA_EXTERN int uva_semaphore_try_acquire(uva_semaphore_t *sem, size_t n);
  * seen by uva_semaphore_available until then).  Returns 0; UV_EINVAL if
  * sem is NULL, or (on the loop's thread) the count would pass
  * UVA_SEMAPHORE_MAX (nothing is added).  From other threads a count past
- * the maximum is clamped to it.  Also after a close.
+ * the maximum is clamped to it.  A closed semaphore still takes
+ * releases.
  */
 UVA_EXTERN int uva_semaphore_release(uva_semaphore_t *sem, size_t n);
 
@@ -247,14 +250,17 @@ UVA_EXTERN int uva_notify_new(uv_loop_t *loop, uva_notify_t **out);
  * UV_ECANCELED if the Notify is freed first.  Cancel safe: a notified
  * future woken by notify_one (or by the stored permit) that is dropped
  * untaken passes the notification to the next waiter, or stores it back
- * as the permit.  Fails with UV_EINVAL if n is NULL, UV_ENOMEM.
+ * as the permit; one woken by notify_waiters and dropped untaken passes
+ * nothing on (notify_waiters stores nothing either).  Fails with UV_EINVAL
+ * if n is NULL, UV_ENOMEM.
  */
 UVA_EXTERN uva_future_t *uva_notify_notified(uva_notify_t *n);
 
 /**
  * Inside a task: uva_await(uva_notify_notified(n), NULL), with no future
- * (no allocation), whether a permit is stored or the task waits.  Errors as
- * uva_await.
+ * (no allocation), whether a permit is stored or the task waits.  Returns
+ * 0, UV_ECANCELED (the task was cancelled, or the Notify freed while it
+ * waited), UV_ENOMEM, or UV_EINVAL if n is NULL or outside a task.
  */
 UVA_EXTERN int uva_notify_wait(uva_notify_t *n);
 

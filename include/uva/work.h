@@ -11,8 +11,11 @@ extern "C" {
 #endif
 
 /** Runs fn(arg, &result) on libuv's thread pool (uv_queue_work) and returns a
- * future of its return code and result (spawn_blocking).  fn must not call
- * uva functions other than uva_chan_send_blocking and the waker calls.  arg
+ * future of its return code and result (spawn_blocking).  fn runs on a
+ * thread of libuv's pool: it may make only the uva calls that any thread
+ * may make (docs/guides/threads.md lists them: the blocking channel calls,
+ * uva_chan_close, the waker calls, uva_semaphore_release, uva_notify_one,
+ * uva_token_cancel, ...).  arg
  * stays the caller's.  fn is done with it once the future has settled; or,
  * when the future was dropped before (freed, or cancelled and let go by a
  * timeout, select, join or cancelled task that held it), once a later

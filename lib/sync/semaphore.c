@@ -35,7 +35,7 @@ int uva_semaphore_acquire_wait(uva_semaphore_t *s, size_t n) {
 }
 
 int uva_semaphore_try_acquire(uva_semaphore_t *s, size_t n) {
-  if (s == NULL || n == 0)
+  if (s == NULL || n == 0 || n > UVA_SEMAPHORE_MAX)
     return UV_EINVAL;
   return uva__sem_try_acquire(&s->sem, n);
 }
