@@ -655,7 +655,7 @@ END_TEST
 
 /* ---- uva_chan_send_wait / uva_chan_recv_wait: tasks that park ------------ */
 
-/* A task that must wait parks on a node on its own stack (lib/sync/chan.c): the
+/* A task that must wait parks on a node on its own stack (lib/sync/chan-ops.c): the
  * hand-off, order, backpressure, cancel, close and free must behave as the
  * future-based calls do. */
 typedef struct {
