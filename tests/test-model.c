@@ -69,10 +69,14 @@ START_TEST(sync_programs) {
 END_TEST
 
 static Suite *suite(void) {
+  /* Two cases, so that ctest runs them side by side (CK_RUN_CASE). */
   Suite *s = suite_create("model");
-  TCase *tc = tcase_create("core");
+  TCase *tc = tcase_create("channels");
   tcase_set_timeout(tc, 3600);
   tcase_add_test(tc, programs);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("sync");
+  tcase_set_timeout(tc, 3600);
   tcase_add_test(tc, sync_programs);
   suite_add_tcase(s, tc);
   return s;
