@@ -55,7 +55,7 @@ START_TEST(sync_programs) {
   if (getenv("UVA_MODEL_SEED") != NULL) {
     run_sync_seed(env_u64("UVA_MODEL_SEED", 0), &st, 1);
   } else {
-    uint64_t dflt = getenv("UVA_TEST_SMALL") ? 300 : 1500;
+    uint64_t dflt = getenv("UVA_TEST_SMALL") ? 300 : 1000;
     uint64_t start = env_u64("UVA_MODEL_START", 1);
     uint64_t count = env_u64("UVA_MODEL_COUNT", dflt);
     for (uint64_t s = start; s < start + count; s++)
