@@ -40,6 +40,29 @@ START_TEST(programs) {
 }
 END_TEST
 
+/* Inputs the fuzzer (tests/model/fuzz) found failing, replayed every run.
+ * 1: select {send A, recv R, send C} with all three waiting on a full
+ * channel; room came, the pump moved A in and settled it, the select then
+ * cancelled R, and that cancel pumped again, moving C in before the select
+ * got to cancel it: two sends of one select took effect. */
+static const uint8_t regression_1[] = {
+    0x5d, 0x5d, 0x82, 0xf6, 0x0f, 0x00, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf,
+    0xbf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbf, 0xbf,
+    0xbf, 0xbf, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xbf, 0xbf, 0xbf, 0xbf, 0xbb, 0xbb, 0xbb,
+    0xbb, 0xbb, 0xbb, 0xbb, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0x01, 0x00, 0x00,
+    0x08, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbf, 0xbb,
+    0xbb, 0xbb, 0xbf, 0x31, 0x00, 0x02, 0x10, 0x00};
+
+START_TEST(fuzz_regressions) {
+  model_stats_t st = {0};
+  snprintf(model_label, sizeof(model_label), "fuzz regression 1");
+  model_run(regression_1, sizeof(regression_1), &st,
+            getenv("UVA_MODEL_TRACE") != NULL);
+  ck_assert_uint_eq(st.programs, 1);
+}
+END_TEST
+
 /* The sync model (tests/model/sync.c): Mutex, Semaphore, Notify, watch. */
 static void run_sync_seed(uint64_t seed, model_sync_stats_t *st, int trace) {
   uint8_t bytes[256];
@@ -73,6 +96,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("model");
   TCase *tc = tcase_create("channels");
   tcase_set_timeout(tc, 3600);
+  tcase_add_test(tc, fuzz_regressions);
   tcase_add_test(tc, programs);
   suite_add_tcase(s, tc);
   tc = tcase_create("sync");

@@ -31,6 +31,11 @@ struct uva_chan_s {
                 * conservatively: cleared by whatever ends it, set again
                 * by requiet) */
   int dead;    /* uva_chan_free was called: only futures keep it */
+  int pumping; /* a pump (or an operation's settle) is under way: a pump
+                * asked for meanwhile (a settle cancelling a sibling on this
+                * channel) is left to it, so that every cancel a settle
+                * makes happens before anything else moves */
+  int pump_again;
   size_t refs; /* the caller's handle (until freed) and each future */
   uva_free_cb elem_free; /* frees what a message points to, or NULL */
   uva__waitq_t sendq; /* loop senders waiting for room */

@@ -142,7 +142,13 @@ static uva_future_t *pump_one(uva_chan_t *ch, int *st) {
  * (a select dropping its other branches), which must then not take effect.
  * Ends with the remote waits fixed and blocked threads told. */
 void uva__chan_pump(uva_chan_t *ch) {
-  for (;;) {
+  if (ch->pumping) {
+    ch->pump_again = 1; /* the pump under way moves it along */
+    return;
+  }
+  ch->pumping = 1;
+  ch->refs++; /* a settle may free the channel meanwhile */
+  while (!ch->dead) {
     int st, locked = lenter(ch);
     uva_future_t *f = pump_one(ch, &st);
     if (f == NULL) {
@@ -150,23 +156,43 @@ void uva__chan_pump(uva_chan_t *ch) {
       requiet(ch);
       signal_threads(ch, locked);
       lleave(ch, locked);
-      return;
+      break;
     }
     lleave(ch, locked);
     uva__settle_err(f, st);
   }
+  ch->pumping = 0;
+  ch->pump_again = 0;
+  uva__chan_unref(ch);
 }
 
 /* Ends a loop-side operation: leaves, settles the operation's own future
- * (d holds at most that one) first, then moves the rest along. */
+ * (d holds at most that one) first, then moves the rest along.  The settle
+ * runs as part of a pump: whatever it makes happen on this channel (a select
+ * cancelling its other branches here) is moved along after it. */
 void uva__chan_finish(uva_chan_t *ch, int locked, done_t *d) {
   int need = pump_needed(ch, locked);
   if (!need)
     requiet(ch);
   lleave(ch, locked);
+  if (d->head == NULL) {
+    if (need)
+      uva__chan_pump(ch);
+    return;
+  }
+  if (ch->pumping) { /* inside a pump: it goes on after this */
+    done_settle(d);
+    ch->pump_again = 1;
+    return;
+  }
+  ch->pumping = 1;
+  ch->pump_again = 0;
+  ch->refs++;
   done_settle(d);
-  if (need)
+  ch->pumping = 0;
+  if ((need || ch->pump_again) && !ch->dead)
     uva__chan_pump(ch);
+  uva__chan_unref(ch);
 }
 
 /* ---- the side of other threads ------------------------------------------ */
