@@ -104,6 +104,9 @@ static struct {
   int nch, cap[M_CHANS], closed[M_CHANS];
   int holders[M_CHANS]; /* receives in a combinator, handed over and not
                            reported yet: each may hold (reserve) a message */
+  uint32_t hold_epoch[M_CHANS]; /* holders ever handed over */
+  int recv_overlap; /* the receive being reported may have taken its message
+                       while another receive held an older one */
   int ntasks, ntasks_max;
   mtask_t t[M_TASKS];
   /* messages */
@@ -359,7 +362,7 @@ static void msg_got(int rid, uint64_t v, int c) {
     CHECK(k > M.t[rid].last[c][s] || M.t[rid].overtook[c][s],
           "task%d got %d:%u from ch%d after %d:%u (out of order)", rid, s, k,
           c, s, M.t[rid].last[c][s]);
-    if (M.holders[c] > 0)
+    if (M.holders[c] > 0 || M.recv_overlap)
       M.t[rid].overtook[c][s] = 1;
     if (k > M.t[rid].last[c][s])
       M.t[rid].last[c][s] = k;
@@ -392,20 +395,40 @@ typedef struct {
   uint64_t *out; /* for SUB_RECV */
   uint8_t *rec;
   uint8_t held;  /* counted in M.holders */
+  uint8_t comb;  /* was handed to a combinator (held at some point) */
+  uint8_t busy0; /* another holder existed when it was handed over */
+  uint8_t nown;  /* receives on its channel in the same combinator */
+  uint32_t epoch0; /* M.hold_epoch of its channel before the hand-over */
 } live_t;
 
 /* Counts the receives among l[0..n), handed to a combinator, as holders of
  * their channels (on), or stops counting them (before they are reported,
  * so that a receive is not its own holder). */
 static void hold_recvs(live_t *l, int n, int on) {
+  for (int k = 0; k < n && on; k++)
+    if (l[k].kind == SUB_RECV) {
+      l[k].epoch0 = M.hold_epoch[l[k].ch];
+      l[k].busy0 = M.holders[l[k].ch] > 0;
+      for (int j = 0; j < n; j++)
+        l[k].nown += l[j].kind == SUB_RECV && l[j].ch == l[k].ch;
+    }
   for (int k = 0; k < n; k++)
     if (l[k].kind == SUB_RECV && on) {
       M.holders[l[k].ch]++;
-      l[k].held = 1;
+      M.hold_epoch[l[k].ch]++;
+      l[k].held = l[k].comb = 1;
     } else if (l[k].held && !on) {
       M.holders[l[k].ch]--;
       l[k].held = 0;
     }
+}
+
+/* Whether the combinator receive l, being reported, may have taken its
+ * message while another receive held an older one: some other holder
+ * existed at some moment between its hand-over and now. */
+static int recv_overlapped(const live_t *l) {
+  return l->comb && (l->busy0 || M.holders[l->ch] > 0 ||
+                     M.hold_epoch[l->ch] - l->epoch0 > l->nown);
 }
 
 /* Finds the slot of the held kid that arg names, or -1. */
@@ -537,7 +560,9 @@ static void sub_settle(mtask_t *t, live_t *l, int how, int st, uva_value_t v) {
     }
     if (*l->out != 0) {
       *l->rec = 1;
+      M.recv_overlap = recv_overlapped(l);
       msg_got(t->id, *l->out, l->ch);
+      M.recv_overlap = 0;
     }
     break;
   }
