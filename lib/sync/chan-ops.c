@@ -75,7 +75,6 @@ static void send_cancel(uva_future_t *f) {
 
 /* A message that never got in is freed with the channel's element free
  * function (ownership passed to the channel with uva_chan_send). */
-
 static void send_release(uva_future_t *f) {
   uva__send_t *s = (uva__send_t *)f;
   uva_chan_t *ch = s->ch;
