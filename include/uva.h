@@ -68,5 +68,7 @@
 #include "uva/watch.h"
 #include "uva/oneshot.h"
 #include "uva/stats.h"
+#include "uva/remote.h"
+#include "uva/pool.h"
 
 #endif /* UVA_H */
