@@ -9,6 +9,8 @@
 
 #include <stdatomic.h>
 
+#include "count-alloc.h"
+
 static uva_pool_t *g_pool; /* the pool the bodies below use */
 static atomic_int made, freed; /* values with a free function */
 static atomic_int ran, cancelled, ended, stubborn_done;
@@ -453,6 +455,65 @@ START_TEST(beside_program_loop) {
 }
 END_TEST
 
+/* ---- uva_pool_new failing ------------------------------------------------ */
+
+/* The allocator fails once the countdown reaches 0 (-1: never), on any
+ * thread: in uva_pool_new itself or in a pool thread making its loop's
+ * state. */
+static atomic_long fail_countdown = -1;
+
+static int fail_now(void) {
+  long left = atomic_load(&fail_countdown);
+  while (left >= 0 &&
+         !atomic_compare_exchange_weak(&fail_countdown, &left, left - 1))
+    ;
+  return left == 0;
+}
+
+static void *fail_malloc(size_t n) {
+  return fail_now() ? NULL : alloc_count_malloc(n);
+}
+
+static void *fail_calloc(size_t n, size_t m) {
+  return fail_now() ? NULL : alloc_count_calloc(n, m);
+}
+
+static void *fail_realloc(void *q, size_t n) {
+  return fail_now() ? NULL : alloc_count_realloc(q, n);
+}
+
+/* Every allocation of uva_pool_new (and of its threads' serve) fails in
+ * turn: each time it returns UV_ENOMEM with *out NULL, every thread it
+ * started has ended and everything it allocated is freed; then it works. */
+START_TEST(new_fails_cleanly) {
+  uva_pool_t *pool;
+  uva_result_t r;
+  long k, live0;
+  int err;
+
+  ck_assert_int_eq(uva_replace_allocator(fail_malloc, fail_realloc,
+                                         fail_calloc, alloc_count_free),
+                   0);
+  live0 = count_alloc_live();
+  for (k = 0;; k++) {
+    atomic_store(&fail_countdown, k);
+    pool = (uva_pool_t *)1;
+    err = uva_pool_new(4, &pool);
+    atomic_store(&fail_countdown, -1);
+    if (err == 0)
+      break;
+    ck_assert_int_eq(err, UV_ENOMEM);
+    ck_assert_ptr_null(pool);
+    ck_assert_int_eq(count_alloc_live(), live0);
+  }
+  ck_assert_int_gt(k, 4); /* the pool, its loops, each serving loop's state */
+  ck_assert_int_eq(uva_pool_block_on(pool, add_fn, (void *)1, &r), 0);
+  ck_assert_uint_eq(r.value.u64, 2);
+  ck_assert_int_eq(uva_pool_free(pool, 1000), 0);
+  ck_assert_int_eq(count_alloc_live(), live0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("pool");
   TCase *tc = tcase_create("pool");
@@ -464,6 +525,7 @@ int main(void) {
   tcase_add_test(tc, free_cancels_tasks);
   tcase_add_test(tc, free_waits_for_stubborn_task);
   tcase_add_test(tc, beside_program_loop);
+  tcase_add_test(tc, new_fails_cleanly);
   suite_add_tcase(s, tc);
   return test_run_suite(s);
 }

@@ -24,7 +24,9 @@ typedef struct uva_pool_s uva_pool_t;
 
 /** Starts n threads, each running a loop of its own that serves, and stores
  * the pool in *out; n 0 means one per core the process may use
- * (uv_available_parallelism).  Returns once every loop serves.  Returns 0;
+ * (uv_available_parallelism, at most 1024).  Each thread has a 1 MiB stack
+ * (address space: the loop's own code and the program's callbacks run on
+ * it; tasks run on stacks of their own).  Returns once every loop serves.  Returns 0;
  * UV_EINVAL if out is NULL or n is above 1024 (*out is then NULL when out is
  * not NULL); UV_ENOMEM, or libuv's error from making a loop or a thread: then
  * nothing is left running and *out is NULL. */
@@ -40,8 +42,12 @@ UVA_EXTERN size_t uva_pool_size(const uva_pool_t *pool);
 UVA_EXTERN uv_loop_t *uva_pool_loop(const uva_pool_t *pool, size_t i);
 
 /** Returns the loop of pool with the fewest live tasks now (ties go round
- * robin), NULL for NULL.  Any thread.  The count is read without a lock, so
- * it may be slightly out of date by the time work arrives. */
+ * robin), NULL for NULL.  Any thread.  A loop's count is its tasks alive, as
+ * the loop last published them (at the end of each run of its queue), plus
+ * the requests queued for it, plus the picks a task of that loop made of its
+ * own loop since (plain spawns, which show only once that task yields).  It
+ * is read without a lock, so it may be slightly out of date by the time
+ * work arrives. */
 UVA_EXTERN uv_loop_t *uva_pool_pick(uva_pool_t *pool);
 
 /** uva_spawn_on(loop, uva_pool_pick(pool), fn, arg): starts fn as a task on
@@ -53,22 +59,34 @@ UVA_EXTERN uva_future_t *uva_pool_spawn(uv_loop_t *loop, uva_pool_t *pool,
 
 /** From a thread that runs no loop (the main thread): runs fn(arg, &result)
  * as a task on the least loaded loop of pool and blocks until it returns,
- * as uva_spawn_on_blocking.  Returns as that call; UV_EINVAL also if pool is
- * NULL. */
+ * as uva_spawn_on_blocking.  Returns as that call (*result is zeroed on
+ * every error); UV_EINVAL also if pool is NULL or when called on a thread
+ * of a pool. */
 UVA_EXTERN int uva_pool_block_on(uva_pool_t *pool, uva_task_fn fn, void *arg,
                                  uva_result_t *result);
 
 /** Shuts pool down and frees it (Runtime::shutdown_timeout): every loop
- * stops serving and runs uva_loop_shutdown with timeout_ms (its tasks are
- * cancelled and may clean up), then runs until nothing is left and is
- * closed; every thread is joined.  Work placed on the pool's loops after
- * this call began fails with UV_ECONNREFUSED.  Returns 0 when every loop
- * closed cleanly (uv_loop_close returned 0); UV_ETIMEDOUT if tasks were left
- * after timeout_ms on some loop (they ignored the cancel: their loop is then
- * run until they return, so this call waits for them); UV_EBUSY if some
- * loop could not be closed (handles of the program's own were left on it: a
- * bug of the program; the loop is then leaked, not freed under them).  Must
- * not be called from a thread of the pool.  NULL returns 0. */
+ * is told at once, stops serving and runs uva_loop_shutdown with timeout_ms
+ * (its tasks are cancelled and may clean up), side by side with the others
+ * (a task awaiting work on another loop of the pool gets its answer); then
+ * each loop runs until nothing of uva's is left on it (also the answers to
+ * work it placed on other loops, and futures handed to uva_future_then or
+ * uva_future_detach outside tasks, which are not cancelled) and is closed;
+ * every thread is joined.  Work placed on a loop of the pool once it has
+ * stopped serving (the first thing it does after this call began) fails
+ * with UV_ECONNREFUSED; work that reached it before is cancelled with its
+ * other tasks.  Returns 0 when every loop closed cleanly (uv_loop_close
+ * returned 0); UV_ETIMEDOUT if tasks were left after timeout_ms on some loop
+ * (they ignored the cancel: their loop is then run until they return, so
+ * this call waits for them); UV_EBUSY, before UV_ETIMEDOUT, if some loop
+ * could not be closed (handles of the program's own were left on it: a bug
+ * of the program; the loop is then leaked, not freed under them).  Returns
+ * UV_EINVAL, doing nothing, when called on a thread of a pool (it would
+ * wait for itself).  Called on the thread of a loop of the program's own,
+ * that loop does not run while this call waits: tasks of the pool that
+ * await work on it (uva_spawn_on, uva_future_on) cannot get their answer,
+ * and this call would not return; let such work end first, or call it
+ * from a thread that runs no loop.  NULL returns 0. */
 UVA_EXTERN int uva_pool_free(uva_pool_t *pool, uint64_t timeout_ms);
 
 #ifdef __cplusplus

@@ -61,14 +61,6 @@ struct uva_pool_s {
 /* The pool whose thread this is (NULL on every other thread). */
 static __thread uva_pool_t *pool_self;
 
-static void slot_report(pool_slot_t *s, int state, int err) {
-  uv_mutex_lock(&s->pool->mu);
-  s->state = state;
-  s->err = err;
-  uv_cond_broadcast(&s->pool->cv);
-  uv_mutex_unlock(&s->pool->mu);
-}
-
 /* On the loop's thread, once uva_pool_free (or a failed uva_pool_new) has
  * sent it: no more work from other threads; uv_run returns. */
 static void slot_stop_cb(uv_async_t *h) {
@@ -124,21 +116,18 @@ static int slot_shutdown(pool_slot_t *s) {
   return timed_out ? UV_ETIMEDOUT : 0;
 }
 
-static void slot_main(void *arg) {
-  pool_slot_t *s = arg;
+/* Makes the slot's loop, its handles, and has it serve; on an error leaves
+ * nothing behind (the loop closed).  Returns 0 or the error. */
+static int slot_start(pool_slot_t *s) {
   int err;
 
-  pool_self = s->pool;
   err = uv_loop_init(s->loop);
-  if (err != 0) {
-    slot_report(s, SLOT_FAILED, err);
-    return;
-  }
+  if (err != 0)
+    return err;
   err = uv_async_init(s->loop, &s->stop, slot_stop_cb);
   if (err != 0) {
     uv_loop_close(s->loop);
-    slot_report(s, SLOT_FAILED, err);
-    return;
+    return err;
   }
   uv_check_init(s->loop, &s->check); /* cannot fail on unix */
   uv_check_start(&s->check, slot_check_cb);
@@ -155,10 +144,26 @@ static void slot_main(void *arg) {
     uva_loop_shutdown(s->loop, 0, NULL);
     uv_run(s->loop, UV_RUN_DEFAULT);
     uv_loop_close(s->loop);
-    slot_report(s, SLOT_FAILED, err);
-    return;
   }
-  slot_report(s, SLOT_READY, 0);
+  return err;
+}
+
+static void slot_main(void *arg) {
+  pool_slot_t *s = arg;
+  int err;
+
+  pool_self = s->pool;
+  /* One thread at a time makes its loop (or, failing, closes it): the file
+   * descriptors one closes and another gets are then ordered (ThreadSanitizer
+   * cannot see the kernel's order). */
+  uv_mutex_lock(&s->pool->mu);
+  err = slot_start(s);
+  s->state = err == 0 ? SLOT_READY : SLOT_FAILED;
+  s->err = err;
+  uv_cond_broadcast(&s->pool->cv);
+  uv_mutex_unlock(&s->pool->mu);
+  if (err != 0)
+    return;
   uv_run(s->loop, UV_RUN_DEFAULT);
   s->err = slot_shutdown(s); /* read after uv_thread_join */
 }
