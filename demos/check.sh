@@ -190,6 +190,26 @@ sleep 10: killed by signal 15 (SIGTERM)
 END
   ;;
 
+pool)
+  # 8 jobs on a pool of 4 loops; which loop ran each goes to stderr.
+  run
+  expect 0 <<'END'
+a pool of 4 loops, each in a thread of its own
+job 0: 1229 primes below 10000, checked from its file
+job 1: 1754 primes below 15000, checked from its file
+job 2: 2262 primes below 20000, checked from its file
+job 3: 2762 primes below 25000, checked from its file
+job 4: 3245 primes below 30000, checked from its file
+job 5: 3732 primes below 35000, checked from its file
+job 6: 4203 primes below 40000, checked from its file
+job 7: 4675 primes below 45000, checked from its file
+total: 23862 primes; 8 of 8 jobs ran on the pool's threads
+the pool shut down cleanly
+END
+  [ "$(grep -c '^job [0-7] ran on loop [0-3] of the pool$' "$tmp/err")" -eq 8 ] ||
+    fail "stderr: which loop ran each job"
+  ;;
+
 hello)
   run
   expect 0 <<'END'
