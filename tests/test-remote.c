@@ -367,6 +367,47 @@ START_TEST(blocking_from_main) {
 }
 END_TEST
 
+static atomic_int detached_runs;
+
+static int count_fn(void *arg, uva_result_t *r) {
+  (void)arg;
+  atomic_fetch_add(&detached_runs, 1);
+  r->value.ptr = test_strdup("nobody takes this");
+  r->free_fn = free; /* freed on the target */
+  return 0;
+}
+
+static void detach_thread(void *arg) {
+  server_t *s = arg;
+  int i;
+  for (i = 0; i < 100; i++)
+    ck_assert_int_eq(uva_spawn_on_detached(&s->loop, count_fn, NULL), 0);
+}
+
+START_TEST(detached_from_threads) {
+  server_t s;
+  uv_thread_t th[2];
+  uv_loop_t other;
+  int i;
+
+  atomic_store(&detached_runs, 0);
+  ck_assert_int_eq(uva_spawn_on_detached(NULL, count_fn, NULL), UV_EINVAL);
+  ck_assert_int_eq(uv_loop_init(&other), 0);
+  ck_assert_int_eq(uva_spawn_on_detached(&other, count_fn, NULL),
+                   UV_ECONNREFUSED);
+  ck_assert_int_eq(uv_loop_close(&other), 0);
+  server_start(&s);
+  ck_assert_int_eq(uva_spawn_on_detached(&s.loop, NULL, NULL), UV_EINVAL);
+  for (i = 0; i < 2; i++)
+    ck_assert_int_eq(uv_thread_create(&th[i], detach_thread, &s), 0);
+  for (i = 0; i < 2; i++)
+    uv_thread_join(&th[i]);
+  /* the stop request queues behind all 200: each has run by then */
+  server_stop(&s);
+  ck_assert_int_eq(atomic_load(&detached_runs), 200);
+}
+END_TEST
+
 /* ---- many loops ------------------------------------------------------------- */
 
 #define MESH_MAX 8
@@ -480,6 +521,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, future_on_combinators);
   tcase_add_test(tc, blocking_from_main);
   tcase_add_test(tc, stop_runs_queued_requests);
+  tcase_add_test(tc, detached_from_threads);
   tcase_add_test(tc, mesh_2);
   tcase_add_test(tc, mesh_4);
   tcase_add_test(tc, mesh_8);

@@ -90,8 +90,14 @@ static void target_reply(uva__xcall_t *x, int status, uva_value_t value,
   x->tf = NULL;
   st = atomic_fetch_or_explicit(&x->st, X_DONE, memory_order_acq_rel);
   target_finish(x, st | X_DONE);
+  if (x->home == NULL && x->mu == NULL) { /* detached: nobody wants it */
+    uva_result_free(&x->res);
+    uva__remote_target_drop(x->target);
+    uva__free(x);
+    return;
+  }
   if (x->home == NULL) {
-    /* The waiting thread frees x (it is on its stack) once it sees done. */
+    /* The waiting thread frees x once it sees done. */
     uv_mutex_lock(x->mu);
     x->done = 1;
     uv_cond_signal(x->cv);
@@ -299,6 +305,30 @@ uva_future_t *uva_future_on(uv_loop_t *loop, uv_loop_t *target,
     return f != NULL ? f : uva__failed(uva__loop_find(loop), UV_ENOMEM);
   }
   return place(loop, target, NULL, make, arg);
+}
+
+int uva_spawn_on_detached(uv_loop_t *target, uva_task_fn fn, void *arg) {
+  uva__loop_t *T;
+  uva__xcall_t *x;
+  int err;
+
+  if (target == NULL || fn == NULL)
+    return UV_EINVAL;
+  /* From a loop's thread too: the cache of the running loop if any. */
+  T = uva__remote_target(NULL, target);
+  if (T == NULL)
+    return UV_ECONNREFUSED;
+  x = xcall_new(NULL, T, target, fn, NULL, arg);
+  if (x == NULL) {
+    uva__remote_target_drop(T);
+    return UV_ENOMEM;
+  }
+  err = uva__remote_post_request(T, &x->request);
+  if (err != 0) { /* the reference goes with x when the task is done */
+    uva__free(x);
+    uva__remote_target_drop(T);
+  }
+  return err;
 }
 
 int uva_spawn_on_blocking(uv_loop_t *target, uva_task_fn fn, void *arg,
