@@ -14,7 +14,11 @@
  *
  * The "local" variant is the same loop of awaits with B = A (a plain
  * uva_spawn and await on one loop, no thread crossed), in the same run, for
- * the ratio of a remote round trip to a local one; it has no raw side. */
+ * the ratio of a remote round trip to a local one; it has no raw side.
+ * The "burst1000" variant places 1,000 tasks on B at once, then awaits
+ * them in order, batch after batch: requests and replies share wake-ups
+ * (one uv_async_t per loop, coalesced), so it measures the cost per task
+ * of the crossing itself; no raw side either. */
 #include "bench.h"
 
 #include <stdatomic.h>
@@ -52,8 +56,44 @@ static int remote_driver(void *arg, uva_result_t *result) {
   return 0;
 }
 
-/* target NULL: a pool of one loop is the target; else the home loop. */
-static int remote_run(bench_run_t *r, int local) {
+#define REMOTE_BATCH 1000
+
+/* The burst variant: batches of REMOTE_BATCH placed at once, then awaited
+ * in order, so that requests and replies share wake-ups. */
+static int burst_driver(void *arg, uva_result_t *result) {
+  remote_ctx_t *c = arg;
+  uint64_t n = c->r->n, half = n / 2, i = 1, steady_from = 0;
+  uva_future_t *f[REMOTE_BATCH];
+  (void)result;
+
+  bench_start(c->r);
+  while (i <= n) {
+    uint64_t k, m = n - i + 1 < REMOTE_BATCH ? n - i + 1 : REMOTE_BATCH;
+    if (steady_from == 0 && i > half) {
+      bench_steady_begin(c->r);
+      steady_from = i;
+    }
+    for (k = 0; k < m; k++)
+      f[k] = uva_spawn_on(c->home, c->target, remote_trivial,
+                          (void *)(uintptr_t)(i + k));
+    for (k = 0; k < m; k++) {
+      uva_value_t v;
+      if (uva_await(f[k], &v) != 0) {
+        while (++k < m)
+          uva_future_free(f[k]);
+        return bench_fail(c->r, "spawn_on failed");
+      }
+      c->sum += v.u64;
+    }
+    i += m;
+  }
+  bench_steady_end(c->r, steady_from != 0 ? n - steady_from + 1 : n);
+  bench_stop(c->r);
+  return 0;
+}
+
+/* local: the target is the home loop itself; else the one loop of a pool. */
+static int remote_run(bench_run_t *r, int local, uva_task_fn driver) {
   uv_loop_t loop;
   uva_pool_t *pool = NULL;
   remote_ctx_t c = {r, &loop, &loop, 0};
@@ -66,7 +106,7 @@ static int remote_run(bench_run_t *r, int local) {
       return bench_fail(r, "uva_pool_new");
     c.target = uva_pool_loop(pool, 0);
   }
-  err = uva_block_on(&loop, uva_spawn(&loop, remote_driver, &c), NULL);
+  err = uva_block_on(&loop, uva_spawn(&loop, driver, &c), NULL);
   if (pool != NULL && uva_pool_free(pool, 1000) != 0)
     bench_fail(r, "uva_pool_free");
   if (err != 0)
@@ -76,8 +116,9 @@ static int remote_run(bench_run_t *r, int local) {
   return bench_loop_close(r, &loop) == 0 && r->error == NULL ? 0 : -1;
 }
 
-static int remote_uva(bench_run_t *r) { return remote_run(r, 0); }
-static int local_uva(bench_run_t *r) { return remote_run(r, 1); }
+static int remote_uva(bench_run_t *r) { return remote_run(r, 0, remote_driver); }
+static int local_uva(bench_run_t *r) { return remote_run(r, 1, remote_driver); }
+static int burst_uva(bench_run_t *r) { return remote_run(r, 0, burst_driver); }
 
 /* ---- raw ---------------------------------------------------------------- */
 
@@ -169,6 +210,8 @@ const bench_case_t bench_remote_cases[] = {
     {"remote", "spawn_on", 100000, 200, remote_uva, remote_raw, "round trip",
      NULL, {0, 0, 0, -1}},
     {"remote", "local", 1000000, 2000, local_uva, NULL, "round trip", NULL,
+     {0, 0, 0, -1}},
+    {"remote", "burst1000", 1000000, 2000, burst_uva, NULL, "task", NULL,
      {0, 0, 0, -1}},
     {0},
 };
