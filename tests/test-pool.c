@@ -386,6 +386,37 @@ START_TEST(free_waits_for_stubborn_task) {
 }
 END_TEST
 
+/* A task leaves a handle of its own (a timer never closed) on its loop. */
+static uv_timer_t left_timer;
+static uv_loop_t *left_loop;
+
+static int leave_handle_fn(void *arg, uva_result_t *r) {
+  (void)arg;
+  (void)r;
+  left_loop = uva_current_loop();
+  return uv_timer_init(left_loop, &left_timer);
+}
+
+/* A loop that cannot be closed: UV_EBUSY, and the loop is left alone (not
+ * freed under the handle); the others close. */
+START_TEST(free_busy_loop) {
+  reset_counters();
+  ck_assert_int_eq(uva_pool_new(2, &g_pool), 0);
+  ck_assert_int_eq(uva_spawn_on_blocking(uva_pool_loop(g_pool, 1),
+                                         leave_handle_fn, NULL, NULL),
+                   0);
+  ck_assert_ptr_eq(left_loop, uva_pool_loop(g_pool, 1));
+  ck_assert_int_eq(uva_pool_free(g_pool, 1000), UV_EBUSY);
+  g_pool = NULL;
+  /* its thread has ended: the loop is the program's to mend now */
+  ck_assert_int_eq(uva_loop_serving(left_loop), 0);
+  uv_close((uv_handle_t *)&left_timer, NULL);
+  ck_assert_int_eq(uv_run(left_loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(left_loop), 0);
+  free(left_loop); /* uva's allocator is malloc here */
+}
+END_TEST
+
 /* ---- the program's own loop beside a pool ------------------------------- */
 
 static uv_loop_t *g_main_loop;
@@ -525,6 +556,7 @@ int main(void) {
   tcase_add_test(tc, pick_spreads);
   tcase_add_test(tc, free_cancels_tasks);
   tcase_add_test(tc, free_waits_for_stubborn_task);
+  tcase_add_test(tc, free_busy_loop);
   tcase_add_test(tc, beside_program_loop);
   tcase_add_test(tc, new_fails_cleanly);
   suite_add_tcase(s, tc);

@@ -323,7 +323,7 @@ uv_loop_t *uva_pool_pick(uva_pool_t *pool) {
 
 uva_future_t *uva_pool_spawn(uv_loop_t *loop, uva_pool_t *pool,
                              uva_task_fn fn, void *arg) {
-  if (pool == NULL)
+  if (pool == NULL || loop == NULL || fn == NULL)
     return uva_spawn_on(loop, NULL, fn, arg); /* fails with UV_EINVAL */
   return uva_spawn_on(loop, uva_pool_pick(pool), fn, arg);
 }
