@@ -1,7 +1,7 @@
 /* uva-bench: runs the workloads of tests/bench/, uva beside raw libuv.
  *
  *   uva-bench [--smoke] [--rounds N] [--no-fork] [--csv F] [--md F]
- *             [--dat F] [--list] [workload [size]]
+ *             [--dat F] [--list] [workload[/variant] [size]]
  *
  * Every (case, implementation, round) runs in a fresh child process, so that
  * its peak RSS is its own; within a round uva and raw alternate (raw first on
@@ -309,7 +309,7 @@ static int run_case(const bench_case_t *c, uint64_t n, int rounds) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: uva-bench [--smoke] [--rounds N] [--no-fork] [--csv FILE]\n"
-          "                 [--md FILE] [--dat FILE] [--list] [workload "
+          "                 [--md FILE] [--dat FILE] [--list] [workload[/variant] "
           "[size]]\n"
           "workloads:");
   for (size_t t = 0; t < N_TABLES; t++)
@@ -389,8 +389,11 @@ int main(int argc, char **argv) {
   for (size_t t = 0; t < N_TABLES; t++)
     for (const bench_case_t *c = all_cases[t]; c->bench != NULL; c++) {
       uint64_t n = size != 0 ? size : smoke ? c->smoke : c->size;
-      if (only != NULL && strcmp(only, c->bench) != 0)
-        continue;
+      if (only != NULL && strcmp(only, c->bench) != 0 &&
+          !(strncmp(only, c->bench, strlen(c->bench)) == 0 &&
+            only[strlen(c->bench)] == '/' &&
+            strcmp(only + strlen(c->bench) + 1, c->variant) == 0))
+        continue; /* neither "workload" nor "workload/variant" */
       matched++;
       if (list) {
         printf("%s %s: %llu x %s (smoke %llu)\n", c->bench, c->variant,
