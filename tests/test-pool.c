@@ -386,6 +386,47 @@ START_TEST(free_waits_for_stubborn_task) {
 }
 END_TEST
 
+/* On pool loop i: awaits a long task on loop i + 1 (counts what it saw). */
+static int await_next_fn(void *arg, uva_result_t *r) {
+  int i = loop_index(), err;
+  uv_loop_t *next =
+      uva_pool_loop(g_pool, (size_t)(i + 1) % uva_pool_size(g_pool));
+  (void)arg;
+  (void)r;
+  err = uva_await(uva_spawn_on(uva_current_loop(), next, long_fn, NULL), NULL);
+  if (err == UV_ECANCELED)
+    atomic_fetch_add(&cancelled, 1);
+  atomic_fetch_add(&ended, 1);
+  return err;
+}
+
+static int start_chain_fn(void *arg, uva_result_t *r) {
+  size_t i;
+  (void)arg;
+  (void)r;
+  for (i = 0; i < uva_pool_size(g_pool); i++)
+    uva_future_detach(uva_spawn_on(uva_current_loop(), uva_pool_loop(g_pool, i),
+                                   await_next_fn, NULL));
+  return 0;
+}
+
+/* Tasks waiting on each other across loops when the pool is freed: every
+ * loop shuts down beside the others, each waiting task and each remote task
+ * is cancelled, and every loop closes. */
+START_TEST(free_with_cross_loop_waits) {
+  reset_counters();
+  ck_assert_int_eq(uva_pool_new(4, &g_pool), 0);
+  ck_assert_int_eq(uva_pool_block_on(g_pool, start_chain_fn, NULL, NULL), 0);
+  wait_ran_blocking(4); /* the four long tasks run, each awaited */
+  ck_assert_int_eq(uva_pool_free(g_pool, 5000), 0);
+  g_pool = NULL;
+  /* 4 long tasks and 4 waiting ones (the waiting one sees the cancel of
+   * its own, or its remote task's UV_ECANCELED result) */
+  ck_assert_int_eq(atomic_load(&cancelled), 8);
+  ck_assert_int_eq(atomic_load(&ended), 8);
+}
+END_TEST
+
 /* A task leaves a handle of its own (a timer never closed) on its loop. */
 static uv_timer_t left_timer;
 static uv_loop_t *left_loop;
@@ -556,6 +597,7 @@ int main(void) {
   tcase_add_test(tc, pick_spreads);
   tcase_add_test(tc, free_cancels_tasks);
   tcase_add_test(tc, free_waits_for_stubborn_task);
+  tcase_add_test(tc, free_with_cross_loop_waits);
   tcase_add_test(tc, free_busy_loop);
   tcase_add_test(tc, beside_program_loop);
   tcase_add_test(tc, new_fails_cleanly);
