@@ -458,6 +458,48 @@ START_TEST(free_busy_loop) {
 }
 END_TEST
 
+/* Several plain threads block on the pool at once, each task placing
+ * another on the pool (nested pick from every loop at the same time). */
+static atomic_int blocked_ok;
+
+static int hop_fn(void *arg, uva_result_t *r) {
+  uva_value_t v;
+  int err = uva_await(uva_pool_spawn(uva_current_loop(), g_pool, add_fn, arg),
+                      &v);
+  if (err != 0)
+    return err;
+  r->value.u64 = v.u64 + 1;
+  return 0;
+}
+
+static void blocker_main(void *arg) {
+  int per = (int)(uintptr_t)arg, k;
+  for (k = 0; k < per; k++) {
+    uva_result_t r;
+    if (uva_pool_block_on(g_pool, hop_fn, (void *)(uintptr_t)k, &r) == 0 &&
+        r.value.u64 == (uint64_t)k + 2)
+      atomic_fetch_add(&blocked_ok, 1);
+  }
+}
+
+START_TEST(threads_block_on_at_once) {
+  int per = getenv("UVA_TEST_SMALL") ? 50 : 500, t;
+  uv_thread_t th[4];
+
+  atomic_store(&blocked_ok, 0);
+  ck_assert_int_eq(uva_pool_new(4, &g_pool), 0);
+  for (t = 0; t < 4; t++)
+    ck_assert_int_eq(uv_thread_create(&th[t], blocker_main,
+                                      (void *)(uintptr_t)per),
+                     0);
+  for (t = 0; t < 4; t++)
+    uv_thread_join(&th[t]);
+  ck_assert_int_eq(atomic_load(&blocked_ok), 4 * per);
+  ck_assert_int_eq(uva_pool_free(g_pool, 1000), 0);
+  g_pool = NULL;
+}
+END_TEST
+
 /* ---- the program's own loop beside a pool ------------------------------- */
 
 static uv_loop_t *g_main_loop;
@@ -595,6 +637,7 @@ int main(void) {
   tcase_add_loop_test(tc, pool_sizes, 0, (int)(sizeof(sizes) / sizeof(sizes[0])));
   tcase_add_test(tc, default_size);
   tcase_add_test(tc, pick_spreads);
+  tcase_add_test(tc, threads_block_on_at_once);
   tcase_add_test(tc, free_cancels_tasks);
   tcase_add_test(tc, free_waits_for_stubborn_task);
   tcase_add_test(tc, free_with_cross_loop_waits);
