@@ -155,7 +155,7 @@ static int stubborn_fn(void *arg, uva_result_t *r) {
     atomic_fetch_add(&cancelled, 1);
   until = uv_hrtime() + 300 * 1000000ull;
   while (uv_hrtime() < until)
-    uva_await(uva_sleep(loop, 20), NULL); /* a second cancel is ignored too */
+    uva_await(uva_sleep(loop, 20), NULL); /* UV_ECANCELED came once */
   atomic_store(&stubborn_done, 1);
   return 0;
 }
