@@ -4,6 +4,7 @@
 #include "test-util.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -244,6 +245,112 @@ START_TEST(loops_in_threads) {
 }
 END_TEST
 
+/* ---- the program's own loops working together (issue 11) --------------- */
+
+enum { WORKERS = 4, WORK_ROUNDS = 100 };
+
+typedef struct {
+  uv_loop_t loop;
+  uv_timer_t timer;     /* the program's own work on its loop */
+  int ticks;
+  int status;           /* the uva task's, from a then callback */
+  uint64_t sum;
+  int handles_after, close_rc;
+  void *data_after;
+} worker_t;
+
+static worker_t workers[WORKERS];
+static uv_barrier_t workers_serving;
+static atomic_int workers_done;
+
+static void worker_tick(uv_timer_t *t) {
+  worker_t *w = t->data;
+  if (++w->ticks == 5)
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+static int plus_one(void *arg, uva_result_t *r) {
+  r->value.u64 = (uintptr_t)arg + 1;
+  return 0;
+}
+
+/* A task of one program loop: spawns onto the three others, round after
+ * round, then stops serving once every loop is done placing work. */
+static int worker_body(void *arg, uva_result_t *r) {
+  worker_t *w = arg;
+  uva_future_t *fs[WORKERS];
+  uva_result_t rs[WORKERS];
+  int round, i, k, err;
+  for (round = 0; round < WORK_ROUNDS; round++) {
+    for (i = 0, k = 0; i < WORKERS; i++)
+      if (&workers[i] != w)
+        fs[k++] = uva_spawn_on(&w->loop, &workers[i].loop, plus_one,
+                               (void *)(uintptr_t)round);
+    if ((err = uva_await(uva_join(&w->loop, fs, (size_t)k, rs), NULL)) != 0)
+      return err;
+    for (i = 0; i < k; i++) {
+      if (rs[i].status != 0)
+        return rs[i].status;
+      r->value.u64 += rs[i].value.u64;
+    }
+  }
+  atomic_fetch_add(&workers_done, 1);
+  while (atomic_load(&workers_done) < WORKERS)
+    if ((err = uva_await(uva_sleep(&w->loop, 1), NULL)) != 0)
+      return err;
+  return uva_loop_serve_stop(&w->loop);
+}
+
+static void worker_done(int status, uva_value_t v, void *data) {
+  worker_t *w = data;
+  w->status = status;
+  w->sum = v.u64;
+}
+
+static void worker_thread(void *arg) {
+  worker_t *w = arg;
+  w->status = 1;
+  ck_assert_int_eq(uv_loop_init(&w->loop), 0);
+  w->loop.data = &sentinel;
+  uv_timer_init(&w->loop, &w->timer);
+  w->timer.data = w;
+  uv_timer_start(&w->timer, worker_tick, 1, 1);
+  ck_assert_int_eq(uva_loop_serve(&w->loop), 0);
+  uv_barrier_wait(&workers_serving); /* nobody places work before */
+  ck_assert_int_eq(uva_future_then(uva_spawn(&w->loop, worker_body, w),
+                                   worker_done, w),
+                   0);
+  /* The program runs its loop as it always did: uv_run returns once its
+   * timer is closed and uva has nothing left (serving stopped). */
+  ck_assert_int_eq(uv_run(&w->loop, UV_RUN_DEFAULT), 0);
+  w->handles_after = handles_on(&w->loop);
+  w->data_after = w->loop.data;
+  w->close_rc = uv_loop_close(&w->loop);
+}
+
+START_TEST(program_loops_work_together) {
+  uv_thread_t th[WORKERS];
+  int i;
+  uint64_t each = 3 * (uint64_t)WORK_ROUNDS * (WORK_ROUNDS + 1) / 2;
+
+  atomic_store(&workers_done, 0);
+  ck_assert_int_eq(uv_barrier_init(&workers_serving, WORKERS), 0);
+  for (i = 0; i < WORKERS; i++)
+    ck_assert_int_eq(uv_thread_create(&th[i], worker_thread, &workers[i]), 0);
+  for (i = 0; i < WORKERS; i++)
+    ck_assert_int_eq(uv_thread_join(&th[i]), 0);
+  uv_barrier_destroy(&workers_serving);
+  for (i = 0; i < WORKERS; i++) {
+    ck_assert_int_eq(workers[i].status, 0);
+    ck_assert_uint_eq(workers[i].sum, each);
+    ck_assert_int_eq(workers[i].ticks, 5);
+    ck_assert_int_eq(workers[i].handles_after, 0);
+    ck_assert_ptr_eq(workers[i].data_after, &sentinel);
+    ck_assert_int_eq(workers[i].close_rc, 0);
+  }
+}
+END_TEST
+
 /* ---- a host program's own TCP server beside uva's listener -------------- */
 
 typedef struct {
@@ -442,6 +549,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, block_on_twice_same_loop);
   tcase_add_test(tc, no_uv_run_outside_block_on);
   tcase_add_test(tc, loops_in_threads);
+  tcase_add_test(tc, program_loops_work_together);
   tcase_add_test(tc, host_server_beside_uva_listener);
   tcase_add_test(tc, io_objects_idle);
   suite_add_tcase(s, tc);

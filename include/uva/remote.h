@@ -74,6 +74,16 @@ UVA_EXTERN uva_future_t *uva_spawn_on(uv_loop_t *loop, uv_loop_t *target,
 UVA_EXTERN uva_future_t *uva_future_on(uv_loop_t *loop, uv_loop_t *target,
                                        uva_make_fn make, void *arg);
 
+/** From any thread (one that runs no loop too): starts fn(arg, &result) as a
+ * task of target, which must serve, and returns without waiting for it
+ * (tokio's Handle::spawn with the JoinHandle dropped): its result is freed
+ * on target when it returns.  Returns 0 once the request is queued on
+ * target (it runs even if target stops serving meanwhile); UV_EINVAL if
+ * target or fn is NULL; UV_ECONNREFUSED if target does not serve;
+ * UV_ENOMEM. */
+UVA_EXTERN int uva_spawn_on_detached(uv_loop_t *target, uva_task_fn fn,
+                                     void *arg);
+
 /** From a thread that runs no loop (the program's main thread, a plain
  * worker): runs fn(arg, &result) as a task of target, which must serve, and
  * blocks until it returns (Handle::block_on).  Returns fn's status and, on

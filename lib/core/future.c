@@ -102,6 +102,7 @@ void uva__settle(uva_future_t *f, int status, uva_value_t value,
     uva__task_wake(f->waiter);
     break;
   case UVA__C_THEN:
+  case UVA__C_HOOK:
     uva__rq_push(f->L, f);
     break;
   case UVA__C_COMB: {
@@ -184,6 +185,12 @@ void uva__future_run_queued(uva_future_t *f) {
       f->free_fn = NULL; /* the value is the callback's now */
       f->consumer = UVA__C_DETACHED;
       cb(f->status, v, f->waiter_data);
+      uva__future_destroy(f);
+    } else if (f->consumer == UVA__C_HOOK) {
+      uva__hook_fn hook = (uva__hook_fn)(uintptr_t)f->waiter;
+      uva__future_take(f);
+      f->consumer = UVA__C_DETACHED;
+      hook(f, f->waiter_data);
       uva__future_destroy(f);
     }
     return;

@@ -74,9 +74,16 @@ enum {
   UVA__C_DETACHED, /* dropped (freed, cancelled by a parent): destroyed
                       untaken when it settles, so ops->undo gives back
                       what it took */
-  UVA__C_RUN       /* uva_future_detach: runs on; its result is taken and
+  UVA__C_RUN,      /* uva_future_detach: runs on; its result is taken and
                       freed when it settles */
+  UVA__C_HOOK      /* an internal consumer (remote.c): once settled, from the
+                      run queue, f's result is taken and waiter, a
+                      uva__hook_fn, is called with f and waiter_data; it
+                      takes the value (clearing free_fn) or leaves it to be
+                      freed; f is destroyed after it returns */
 };
+/* The callback of a UVA__C_HOOK consumer. */
+typedef void (*uva__hook_fn)(uva_future_t *f, void *data);
 
 /* flags */
 #define UVA__F_STATIC 0x0001u    /* shared and read-only: a static failed
@@ -284,7 +291,24 @@ struct uva__loop_s {
 
   /* cross-thread inbox */
   uv_mutex_t remote_lock;
-  uva__remote_t *inbox;
+  uva__remote_t *inbox;      /* first in, first out */
+  uva__remote_t *inbox_tail;
+
+  /* serving other loops (remote.c, issue 11) */
+  int serving;            /* uva_loop_serve: requests accepted (remote_lock) */
+  int serve_waiting;      /* the serve's remote wait is held (loop thread) */
+  int retired;            /* freed while other loops still referred to it:
+                           * only the struct is kept (reg_lock, remote_lock) */
+  int orphan;             /* freed but for the struct, which the last of
+                           * those references frees (reg_lock) */
+  size_t xrefs;           /* other loops' cached references (reg_lock) */
+  atomic_size_t xpending; /* requests queued on the inbox, not yet run */
+  atomic_size_t load;     /* live tasks, published at each drain's end */
+  struct {
+    uv_loop_t *loop;
+    uva__loop_t *L; /* referenced (xrefs) while cached here */
+  } xcache[4];              /* targets this loop placed work on */
+  unsigned xcache_next;
 
   /* lifetime */
   size_t objects; /* futures and channels alive */
@@ -367,6 +391,23 @@ void uva__remote_wait_end_slow(uva__loop_t *L);
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r);
 /* Removes r from the inbox if it is there (loop thread). */
 void uva__remote_cancel(uva__loop_t *L, uva__remote_t *r);
+/* Issue 11 (loop.c): the state of target if it serves now, for placing
+ * work on it from home's thread (home NULL: a thread that runs no loop).
+ * The state is cached in home (referenced, so it is never freed while
+ * cached) so that a hot target costs no registry lock.  Returns NULL if
+ * target has no uva state or does not serve. */
+uva__loop_t *uva__remote_target(uva__loop_t *home, uv_loop_t *target);
+/* From any thread: as uva__remote_post, if T serves; returns UV_ECONNREFUSED
+ * otherwise (nothing posted).  A posted request counts in T->xpending until
+ * its callback calls uva__remote_request_done (first thing), so that a loop
+ * that stops serving still runs the requests queued before. */
+int uva__remote_post_request(uva__loop_t *T, uva__remote_t *r);
+void uva__remote_request_done(uva__loop_t *T);
+/* For a target found without a home (uva__remote_target(NULL, ...)): the
+ * reference the lookup took is dropped (any thread). */
+void uva__remote_target_drop(uva__loop_t *T);
+/* Live tasks of L (read relaxed, any thread; for the pool's pick). */
+size_t uva__loop_load(uva__loop_t *L);
 int uva__on_loop_thread(uva__loop_t *L);
 /* uv_close for every handle uva owns, and the first thing its close callback
  * calls: uva_block_on waits until none is closing. */

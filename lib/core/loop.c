@@ -115,9 +115,25 @@ uva__loop_t *uva__loop_get(uv_loop_t *loop) { return loop_lookup(loop, 1); }
 
 uva__loop_t *uva__loop_find(uv_loop_t *loop) { return loop_lookup(loop, 0); }
 
+/* Drops a reference other loops' caches hold on T (issue 11); the last one
+ * frees a retired T's struct. */
+static void xref_drop(uva__loop_t *T) {
+  int free_it;
+
+  uv_mutex_lock(&reg_lock);
+  free_it = --T->xrefs == 0 && T->orphan;
+  uv_mutex_unlock(&reg_lock);
+  if (free_it) {
+    uv_mutex_destroy(&T->remote_lock);
+    uva__free(T);
+  }
+}
+
 static void loop_free(uva__loop_t *L) {
   uva__loop_t **pp;
   uva__slab_t *slab;
+  size_t i;
+  int keep;
 
   uv_mutex_lock(&reg_lock);
   for (pp = &reg_head; *pp != NULL; pp = &(*pp)->reg_next)
@@ -126,16 +142,33 @@ static void loop_free(uva__loop_t *L) {
       break;
     }
   atomic_fetch_add_explicit(&reg_epoch, 1, memory_order_acq_rel);
+  uv_mutex_lock(&L->remote_lock);
+  L->retired = 1; /* no request gets in any more */
+  L->serving = 0;
+  uv_mutex_unlock(&L->remote_lock);
   uv_mutex_unlock(&reg_lock);
   if (tls_state == L)
     tls_loop = NULL, tls_state = NULL;
 
+  for (i = 0; i < sizeof(L->xcache) / sizeof(L->xcache[0]); i++)
+    if (L->xcache[i].L != NULL) {
+      xref_drop(L->xcache[i].L);
+      L->xcache[i].L = NULL;
+      L->xcache[i].loop = NULL;
+    }
   uva__stack_pool_free(L);
   while ((slab = L->slabs) != NULL) {
     L->slabs = slab->next;
     UVA__UNPOISON(slab, slab->size);
     uva__free(slab);
   }
+  /* Other loops that placed work here may still hold L in their caches:
+   * then only the struct stays (retired), and the last of them frees it. */
+  uv_mutex_lock(&reg_lock);
+  keep = L->orphan = L->xrefs > 0;
+  uv_mutex_unlock(&reg_lock);
+  if (keep)
+    return;
   uv_mutex_destroy(&L->remote_lock);
   uva__free(L);
 }
@@ -332,6 +365,8 @@ void uva__drain(uva__loop_t *L) {
   else
     idle_close(L);
   async_settle(L);
+  /* issue 11: what the pool's pick reads */
+  atomic_store_explicit(&L->load, L->stacks_live, memory_order_relaxed);
   /* stats (issue 10): a drain ends each outermost callback */
   UVA__STAT((L->st.drains++,
              L->st.busy_ns += L->st.cb_start != 0
@@ -371,6 +406,8 @@ static void async_cb(uv_async_t *h) {
     r = L->inbox;
     if (r != NULL) {
       L->inbox = r->next;
+      if (L->inbox == NULL)
+        L->inbox_tail = NULL;
       r->queued = 0;
     }
     uv_mutex_unlock(&L->remote_lock);
@@ -448,13 +485,22 @@ int uva__remote_wait_begin_slow(uva__loop_t *L) {
 void uva__remote_wait_end_slow(uva__loop_t *L) { async_settle(L); }
 
 
+/* Queues r at the inbox's tail, in the order posted (remote_lock held). */
+static void inbox_push(uva__loop_t *L, uva__remote_t *r) {
+  if (r->queued)
+    return;
+  r->queued = 1;
+  r->next = NULL;
+  if (L->inbox_tail != NULL)
+    L->inbox_tail->next = r;
+  else
+    L->inbox = r;
+  L->inbox_tail = r;
+}
+
 void uva__remote_post(uva__loop_t *L, uva__remote_t *r) {
   uv_mutex_lock(&L->remote_lock);
-  if (!r->queued) {
-    r->queued = 1;
-    r->next = L->inbox;
-    L->inbox = r;
-  }
+  inbox_push(L, r);
   if (L->async != NULL)
     uv_async_send(&L->async->handle);
   uv_mutex_unlock(&L->remote_lock);
@@ -463,16 +509,156 @@ void uva__remote_post(uva__loop_t *L, uva__remote_t *r) {
 void uva__remote_cancel(uva__loop_t *L, uva__remote_t *r) {
   uva__remote_t **pp;
 
+  uva__remote_t *prev = NULL;
+
   uv_mutex_lock(&L->remote_lock);
   if (r->queued) {
-    for (pp = &L->inbox; *pp != NULL; pp = &(*pp)->next)
+    for (pp = &L->inbox; *pp != NULL; prev = *pp, pp = &(*pp)->next)
       if (*pp == r) {
         *pp = r->next;
+        if (L->inbox_tail == r)
+          L->inbox_tail = prev;
         break;
       }
     r->queued = 0;
   }
   uv_mutex_unlock(&L->remote_lock);
+}
+
+/* ---- serving other loops (issue 11) ------------------------------------- */
+
+uva__loop_t *uva__remote_target(uva__loop_t *home, uv_loop_t *target) {
+  uva__loop_t *T = NULL;
+  size_t i, n = sizeof(home->xcache) / sizeof(home->xcache[0]);
+
+  if (home != NULL)
+    for (i = 0; i < n; i++)
+      if (home->xcache[i].loop == target && home->xcache[i].L != NULL) {
+        T = home->xcache[i].L;
+        uv_mutex_lock(&T->remote_lock);
+        if (!T->retired) {
+          uv_mutex_unlock(&T->remote_lock);
+          return T; /* referenced: its struct cannot go */
+        }
+        uv_mutex_unlock(&T->remote_lock);
+        /* that state was freed: forget it, look again */
+        home->xcache[i].L = NULL;
+        home->xcache[i].loop = NULL;
+        xref_drop(T);
+        T = NULL;
+        break;
+      }
+  uv_once(&reg_once, reg_init);
+  uv_mutex_lock(&reg_lock);
+  for (T = reg_head; T != NULL; T = T->reg_next)
+    if (T->loop == target)
+      break;
+  if (T != NULL)
+    T->xrefs++;
+  uv_mutex_unlock(&reg_lock);
+  if (T == NULL || home == NULL)
+    return T;
+  i = home->xcache_next++ % n;
+  if (home->xcache[i].L != NULL)
+    xref_drop(home->xcache[i].L);
+  home->xcache[i].loop = target;
+  home->xcache[i].L = T;
+  return T;
+}
+
+void uva__remote_target_drop(uva__loop_t *T) { xref_drop(T); }
+
+int uva__remote_post_request(uva__loop_t *T, uva__remote_t *r) {
+  uv_mutex_lock(&T->remote_lock);
+  if (!T->serving || T->retired || T->async == NULL) {
+    uv_mutex_unlock(&T->remote_lock);
+    return UV_ECONNREFUSED;
+  }
+  atomic_fetch_add_explicit(&T->xpending, 1, memory_order_relaxed);
+  inbox_push(T, r);
+  uv_async_send(&T->async->handle);
+  uv_mutex_unlock(&T->remote_lock);
+  return 0;
+}
+
+/* The serve's remote wait goes once the loop stops serving and the requests
+ * queued before have run (loop thread). */
+static void serve_settle(uva__loop_t *L) {
+  if (!L->serving && L->serve_waiting &&
+      atomic_load_explicit(&L->xpending, memory_order_acquire) == 0) {
+    L->serve_waiting = 0;
+    uva__remote_wait_end(L);
+  }
+}
+
+void uva__remote_request_done(uva__loop_t *T) {
+  atomic_fetch_sub_explicit(&T->xpending, 1, memory_order_acq_rel);
+  serve_settle(T);
+}
+
+size_t uva__loop_load(uva__loop_t *L) {
+  return atomic_load_explicit(&L->load, memory_order_relaxed) +
+         atomic_load_explicit(&L->xpending, memory_order_relaxed);
+}
+
+int uva_loop_serve(uv_loop_t *loop) {
+  uva__loop_t *L;
+  int err;
+
+  if (loop == NULL)
+    return UV_EINVAL;
+  L = uva__loop_get(loop);
+  if (L == NULL)
+    return UV_ENOMEM;
+  if (L->serving)
+    return UV_EALREADY;
+  if (!L->serve_waiting) {
+    err = uva__remote_wait_begin(L);
+    if (err != 0) {
+      uva__loop_maybe_free(L);
+      return err;
+    }
+    L->serve_waiting = 1;
+  }
+  set_owner(L);
+  uv_mutex_lock(&L->remote_lock);
+  L->serving = 1;
+  uv_mutex_unlock(&L->remote_lock);
+  return 0;
+}
+
+int uva_loop_serve_stop(uv_loop_t *loop) {
+  uva__loop_t *L;
+
+  if (loop == NULL)
+    return UV_EINVAL;
+  L = loop_lookup(loop, 0);
+  if (L == NULL || !L->serving)
+    return UV_ENOENT;
+  uv_mutex_lock(&L->remote_lock);
+  L->serving = 0;
+  uv_mutex_unlock(&L->remote_lock);
+  serve_settle(L);
+  return 0;
+}
+
+int uva_loop_serving(uv_loop_t *loop) {
+  uva__loop_t *L;
+  int serving = 0;
+
+  if (loop == NULL)
+    return 0;
+  uv_once(&reg_once, reg_init);
+  uv_mutex_lock(&reg_lock);
+  for (L = reg_head; L != NULL; L = L->reg_next)
+    if (L->loop == loop) {
+      uv_mutex_lock(&L->remote_lock);
+      serving = L->serving;
+      uv_mutex_unlock(&L->remote_lock);
+      break;
+    }
+  uv_mutex_unlock(&reg_lock);
+  return serving;
 }
 
 /* ---- shutdown ----------------------------------------------------------- */

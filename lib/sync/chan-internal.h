@@ -338,7 +338,8 @@ static inline void signal_threads(uva_chan_t *ch, int locked) {
  * next await) and a then callback do.  For such a receive the message goes
  * straight to out, with no reservation. */
 static inline int takes_for_sure(const uva_future_t *f) {
-  return f->consumer == UVA__C_TASK || f->consumer == UVA__C_THEN;
+  return f->consumer == UVA__C_TASK || f->consumer == UVA__C_THEN ||
+         f->consumer == UVA__C_HOOK;
 }
 
 /* Before leaving: tells blocked threads what changed (locked mode, so
