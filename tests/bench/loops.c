@@ -66,6 +66,21 @@ static void cpu_read(pthread_t th, pid_t tid, cpu_t *c) {
   fclose(f);
 }
 
+/* The machine's busy time in clock ticks (all CPUs, /proc/stat: user, nice,
+ * system, irq, softirq, steal), to tell how much other processes took. */
+static long long machine_busy(void) {
+  long long v[8] = {0};
+  FILE *f = fopen("/proc/stat", "r");
+
+  if (f == NULL)
+    return 0;
+  if (fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1],
+             &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+    memset(v, 0, sizeof(v));
+  fclose(f);
+  return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+}
+
 /* ---- the server: a uva loop per thread ----------------------------------- */
 
 typedef struct run run_t;
@@ -97,6 +112,7 @@ struct run {
   const char *error;
   uint64_t t0, t1;
   cpu_t cpu0[MAX_LOOPS + 1], cpu1[MAX_LOOPS + 1]; /* servers, then client */
+  long long busy0, busy1; /* machine_busy */
 };
 
 static int conn_task(void *arg, uva_result_t *result) {
@@ -370,6 +386,10 @@ static void client_thread(void *arg) {
 }
 
 static void cpu_all(run_t *run, cpu_t *out) {
+  if (out == run->cpu0)
+    run->busy0 = machine_busy();
+  else
+    run->busy1 = machine_busy();
   for (int i = 0; i < run->nloops; i++)
     cpu_read(run->srv[i].th, run->srv[i].tid, &out[i]);
   cpu_read(run->cth, run->ctid, &out[MAX_LOOPS]);
@@ -385,6 +405,9 @@ typedef struct eres {
   double user[MAX_LOOPS + 1]; /* of which user (fraction of one core) */
   double sys[MAX_LOOPS + 1];
   unsigned conns[MAX_LOOPS];  /* connections each loop accepted */
+  double machine;             /* cores busy on the whole machine */
+  double others;              /* of which not this benchmark's threads */
+  double srv_us, cl_us;       /* server, client CPU us per request */
 } eres_t;
 
 static void echo_run(int nloops, size_t nconns, uint64_t n, eres_t *res) {
@@ -444,6 +467,7 @@ static void echo_run(int nloops, size_t nconns, uint64_t n, eres_t *res) {
     long hz = sysconf(_SC_CLK_TCK);
     res->ok = 1;
     res->req_s = (double)cl->total / (wall / 1e9);
+    double ours = 0, srv = 0;
     for (int k = 0; k <= MAX_LOOPS; k++) {
       if (k < MAX_LOOPS && k >= nloops)
         continue;
@@ -452,7 +476,15 @@ static void echo_run(int nloops, size_t nconns, uint64_t n, eres_t *res) {
                      (double)hz / (wall / 1e9);
       res->sys[k] = (double)(run->cpu1[k].stick - run->cpu0[k].stick) /
                     (double)hz / (wall / 1e9);
+      ours += res->cpu[k];
+      if (k < MAX_LOOPS)
+        srv += res->cpu[k];
     }
+    res->machine = (double)(run->busy1 - run->busy0) / (double)hz /
+                   (wall / 1e9);
+    res->others = res->machine > ours ? res->machine - ours : 0;
+    res->srv_us = srv * wall / 1e3 / (double)cl->total;
+    res->cl_us = res->cpu[MAX_LOOPS] * wall / 1e3 / (double)cl->total;
   }
 out:
   if (cl != NULL)
@@ -537,6 +569,10 @@ static void print_res(int nloops, size_t nconns, uint64_t n, int rounds,
   printf(" client_cpu=%.2f client_user=%.2f client_sys=%.2f",
          MED(r, rounds, cpu[MAX_LOOPS]), MED(r, rounds, user[MAX_LOOPS]),
          MED(r, rounds, sys[MAX_LOOPS]));
+  printf(" srv_us_req=%.2f client_us_req=%.2f machine_cores=%.2f "
+         "others_cores=%.2f",
+         MED(r, rounds, srv_us), MED(r, rounds, cl_us), MED(r, rounds, machine),
+         MED(r, rounds, others));
   if (nloops > 1)
     printf(" conns_loop0=%.0f", MED(r, rounds, conns[0]));
   if (ratio > 0)
