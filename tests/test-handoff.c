@@ -2,13 +2,15 @@
  * uva_stream_open on loop B in another thread, an echo through it with
  * every byte checked (also bytes that reached the kernel before the export
  * and bytes behind an active read-ahead); a pipe moved between loops; the
- * refusals (unread bytes, a waiting read, a write in libuv's hands) that
- * leave the stream usable; bad input.  Loopback only. */
+ * refusals (unread bytes, a waiting read, a write in libuv's hands, a
+ * reset connection) that leave the stream usable; bad input.  Loopback
+ * only. */
 #define _GNU_SOURCE 1 /* posix_openpt */
 #include "test-util.h"
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -311,6 +313,49 @@ START_TEST(refused_while_busy) {
 }
 END_TEST
 
+/* ---- a connection that was reset ----------------------------------------- */
+
+static int reset_main(void *arg, uva_result_t *r) {
+  uv_loop_t *loop = arg;
+  struct sockaddr_in a;
+  struct linger lg = {1, 0};
+  uva_stream_t *l, *s;
+  uva_value_t v;
+  uv_file fd = 7;
+  char buf[8];
+  int port, cfd;
+
+  (void)r;
+  l = listen_local(loop, &port);
+  cfd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(cfd, 0);
+  uv_ip4_addr("127.0.0.1", port, &a);
+  ck_assert_int_eq(connect(cfd, (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(uva_await(uva_stream_accept(l), &v), 0);
+  s = v.ptr;
+  /* The peer resets: the read reports it, and so does the export. */
+  ck_assert_int_eq(setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+  close(cfd);
+  ck_assert_int_eq(uva_await(uva_stream_read(s, buf, sizeof(buf)), NULL),
+                   UV_ECONNRESET);
+  ck_assert_int_eq(uva_stream_export(s, &fd), UV_ECONNRESET);
+  ck_assert_int_eq(fd, -1);
+  /* s is untouched: the error stays for every later read */
+  ck_assert_int_eq(uva_await(uva_stream_read(s, buf, sizeof(buf)), NULL),
+                   UV_ECONNRESET);
+  uva_stream_free(s);
+  uva_stream_free(l);
+  return 0;
+}
+
+START_TEST(refused_after_reset) {
+  LOOP_INIT(loop);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, reset_main, loop), NULL),
+                   0);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* ---- bad input ------------------------------------------------------------ */
 
 START_TEST(bad_input) {
@@ -358,6 +403,7 @@ int main(void) {
   tcase_add_test(tc, tcp_to_another_thread);
   tcase_add_test(tc, pipe_bytes_in_kernel);
   tcase_add_test(tc, refused_while_busy);
+  tcase_add_test(tc, refused_after_reset);
   tcase_add_test(tc, bad_input);
   suite_add_tcase(s, tc);
   return test_run_suite(s);

@@ -214,8 +214,11 @@ UVA_EXTERN int uva_stream_release(uva_stream_t *s, uv_stream_t **h,
  * shutdown of s is waiting or in libuv's hands (a started write that was
  * cancelled too, until libuv is done with it): await them first; UV_ENOMEM
  * if memory ran out earlier while uva kept bytes for s (some were lost);
- * libuv's or the system's error when the descriptor cannot be duplicated
- * (UV_EMFILE).  On error *fd is -1 (when fd is not NULL) and s is
+ * the stream's error if a read of s has failed (UV_ECONNRESET: the kernel
+ * reports it only once, so the other loop would read a clean end instead;
+ * the end of the stream, UV_EOF, is no error: the other loop reads it
+ * again); libuv's or the system's error when the descriptor cannot be
+ * duplicated (UV_EMFILE).  On error *fd is -1 (when fd is not NULL) and s is
  * untouched and usable.  A read, write or shutdown future made on s but not
  * yet started settles with UV_ECANCELED when it starts. */
 UVA_EXTERN int uva_stream_export(uva_stream_t *s, uv_file *fd);

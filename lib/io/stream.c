@@ -435,6 +435,10 @@ int uva_stream_export(uva_stream_t *s, uv_file *fd) {
   if (s->in_bytes != 0 || s->busy != 0 || s->rd_head != NULL ||
       s->wq_head != NULL || s->h->write_queue_size != 0)
     return UV_EBUSY;
+  /* A read failed (UV_ECONNRESET): the kernel has reported it once and
+   * would not again, so the other loop would take the reset for an end. */
+  if (s->read_err != 0 && s->read_err != UV_EOF)
+    return s->read_err;
   err = uv_fileno((uv_handle_t *)s->h, &own);
   if (err != 0)
     return err;
