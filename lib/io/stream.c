@@ -398,7 +398,7 @@ int uva_stream_release(uva_stream_t *s, uv_stream_t **h, uva_buf_t **rest) {
     *h = NULL;
   if (rest != NULL)
     *rest = NULL;
-  if (err == 0 && h == NULL)
+  if (h == NULL && (err == 0 || err == UV_ENOMEM))
     err = UV_EINVAL;
   if (err != 0)
     return err;
