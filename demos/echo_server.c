@@ -85,6 +85,7 @@ struct server {
   uv_loop_t loop_mem;  /* loops 1..N-1: made by their thread */
   uv_thread_t tid;
   uv_sem_t ready;      /* posted once the loop listens or serves */
+  uv_sem_t go;         /* posted by main once every loop is ready */
   int setup_err, close_err;
   uva_token_t *stop;   /* cancelled (from any thread) to stop this loop */
   unsigned handed;     /* handoff, on loop 0: open connections sent here */
@@ -498,6 +499,9 @@ static void loop_thread(void *arg) {
   }
   srv->setup_err = err;
   uv_sem_post(&srv->ready); /* from here on srv->stop lives until cancelled */
+  /* No loop accepts before every loop's token exists (stop_all may come
+   * from any of them). */
+  uv_sem_wait(&srv->go);
   if (err == 0) {
     if (!app->handoff) {
       err = uva_block_on(srv->loop, uva_spawn(srv->loop, serve_reuseport, srv),
@@ -616,14 +620,22 @@ int main(int argc, char **argv) {
     w->exit_after = srv->exit_after;
     if ((err = uv_sem_init(&w->ready, 0)) != 0)
       break;
+    if ((err = uv_sem_init(&w->go, 0)) != 0) {
+      uv_sem_destroy(&w->ready);
+      break;
+    }
     err = uv_thread_create(&w->tid, loop_thread, w);
     if (err == 0) {
       uv_sem_wait(&w->ready);
       started++;
       err = w->setup_err;
+    } else {
+      uv_sem_destroy(&w->go);
     }
     uv_sem_destroy(&w->ready);
   }
+  for (unsigned i = 1; i <= started; i++)
+    uv_sem_post(&srvs[i].go);
   if (err != 0) {
     fprintf(stderr, "setup: %s\n", uv_strerror(err));
     failed = 1;
@@ -650,6 +662,7 @@ int main(int argc, char **argv) {
     stop_all(&app, NULL, 0);
   for (unsigned i = 1; i <= started; i++) {
     uv_thread_join(&srvs[i].tid);
+    uv_sem_destroy(&srvs[i].go);
     if (srvs[i].close_err != 0) {
       fprintf(stderr, "loop %u: uv_loop_close: handles left open\n", i);
       failed = 1;
