@@ -122,6 +122,75 @@ served 9 connections, 25664 bytes echoed
 END
   ;;
 
+echo-reuseport | echo-handoff)
+  # The same with 2 loops in 2 threads: every loop listens on the port
+  # (reuseport), or loop 0 accepts and hands each connection to loop 1
+  # (handoff).  The echoes and the shutdown are checked as above; the split
+  # of the connections between the loops must add up (handoff: loop 0
+  # serves none).  Then --exit-after 1 and the idle timeout on 2 loops.
+  mode=${name#echo-}
+  start_server --port 0 --grace-ms 500 --threads 2 --mode "$mode"
+  $wrap "$other" --port "$port" --clients 8 --requests 50 \
+    >"$tmp/client" 2>"$tmp/client.err" || {
+    cat "$tmp/client" "$tmp/client.err"
+    fail "the client failed"
+  }
+  [ "$(grep -v '^rate: [0-9]* requests/s$' "$tmp/client")" = \
+    '8 clients x 50 requests of 64 bytes: 400 echoes, every byte matched' ] || {
+    cat "$tmp/client"
+    fail "client output"
+  }
+  start_hold
+  kill -INT "$spid"
+  wait_for "$hpid"
+  [ "$status" -eq 0 ] || fail "the holding client exited $status"
+  grep -qxF 'the server closed the connection' "$tmp/hold" ||
+    fail "the holding client: $(cat "$tmp/hold" "$tmp/hold.err")"
+  wait_for "$spid"
+  server_out
+  split=$(sed -n 's/^connections per loop: \([0-9]*\) \([0-9]*\)$/\1 \2/p' "$tmp/out")
+  [ -n "$split" ] || fail "no split of the connections"
+  set -- $split
+  [ $(($1 + $2)) -eq 9 ] || fail "the loops served $1 + $2 connections, want 9"
+  [ "$mode" = reuseport ] || [ "$1" -eq 0 ] || fail "loop 0 served $1"
+  grep -v '^connections per loop: ' "$tmp/out" >"$tmp/out.p" && mv "$tmp/out.p" "$tmp/out"
+  if [ "$mode" = reuseport ]; then
+    shutdown_line='shutdown (SIGINT): no longer accepting on 2 loops; waiting up to 500 ms'
+  else
+    shutdown_line='shutdown (SIGINT): no longer accepting; 1 connection open, waiting up to 500 ms'
+  fi
+  expect 0 <<END
+listening on 127.0.0.1:PORT
+2 loops in 2 threads, mode $mode
+$shutdown_line
+shutdown: deadline passed, closing 1 connection
+served 9 connections, 25664 bytes echoed
+END
+  start_server --port 0 --exit-after 1 --idle-ms 200 --threads 2 --mode "$mode"
+  start_hold --requests 0
+  wait_for "$hpid"
+  [ "$status" -eq 0 ] || fail "the holding client exited $status"
+  grep -qxF 'the server closed the connection' "$tmp/hold" ||
+    fail "the holding client: $(cat "$tmp/hold" "$tmp/hold.err")"
+  wait_for "$spid"
+  server_out
+  grep -qxF 'connections per loop: 0 1' "$tmp/out" ||
+    [ "$mode" = reuseport ] || fail "loop 1 did not serve the connection"
+  grep -v '^connections per loop: ' "$tmp/out" >"$tmp/out.p" && mv "$tmp/out.p" "$tmp/out"
+  if [ "$mode" = reuseport ]; then
+    shutdown_line='shutdown (accepted 1 connection): no longer accepting on 2 loops; waiting up to 2000 ms'
+  else
+    shutdown_line='shutdown (accepted 1 connection): no longer accepting; 1 connection open, waiting up to 2000 ms'
+  fi
+  expect 0 <<END
+listening on 127.0.0.1:PORT
+2 loops in 2 threads, mode $mode
+$shutdown_line
+connection 1: idle for 200 ms, closing
+served 1 connection, 0 bytes echoed
+END
+  ;;
+
 echo-idle)
   # --exit-after 1: the server stops accepting after one connection, which
   # sends nothing (so no timing matters, also under valgrind): after 200 ms

@@ -559,6 +559,7 @@ START_TEST(stream_misuse) {
   struct sockaddr un = {.sa_family = AF_UNIX};
   uva_stream_t *l, *s, *p, *out = (uva_stream_t *)&a;
   uv_stream_t *h;
+  uv_file xfd = 3;
   uv_timer_t timer;
   uv_buf_t b = uv_buf_init(NULL, 4);
   char buf[4], longpath[200];
@@ -606,6 +607,8 @@ START_TEST(stream_misuse) {
   FAILS(uva_stream_shutdown(NULL), UV_EINVAL);
   FAILS(uva_stream_close(NULL), UV_EINVAL);
   ck_assert_int_eq(uva_stream_release(NULL, &h, NULL), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_export(NULL, &xfd), UV_EINVAL);
+  ck_assert_int_eq(xfd, -1);
   ck_assert_int_eq(uva_tcp_nodelay(NULL, 1), UV_EINVAL);
   ck_assert_int_eq(uva_tcp_keepalive(NULL, 1, 1), UV_EINVAL);
   ck_assert_int_eq(uva_stream_set_buffer(NULL, 1, 0), UV_EINVAL);
@@ -622,6 +625,8 @@ START_TEST(stream_misuse) {
   FAILS(uva_stream_read_until(l, '\n', 4), UV_EINVAL);
   FAILS(uva_stream_write(l, "x", 1), UV_EINVAL);
   FAILS(uva_stream_shutdown(l), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_export(l, &xfd), UV_EINVAL);
+  ck_assert_int_eq(uva_stream_export(s, NULL), UV_EINVAL);
   FAILS(uva_stream_read(s, NULL, 4), UV_EINVAL);
   FAILS(uva_stream_read(s, buf, 0), UV_EINVAL);
   FAILS(uva_stream_read_exact(s, buf, 0), UV_EINVAL);
@@ -650,6 +655,9 @@ START_TEST(stream_misuse) {
   FAILS(uva_stream_close(s), UV_EBADF);
   ck_assert_int_eq(uva_tcp_nodelay(s, 1), UV_EBADF);
   ck_assert_int_eq(uva_stream_set_buffer(s, 10, 1), UV_EBADF);
+  xfd = 3;
+  ck_assert_int_eq(uva_stream_export(s, &xfd), UV_EBADF);
+  ck_assert_int_eq(xfd, -1);
   ck_assert_int_eq(uva_block_on(loop, f, NULL), UV_ECANCELED);
   uva_stream_free(p);
   uva_stream_free(l);

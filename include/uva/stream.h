@@ -194,6 +194,35 @@ UVA_EXTERN int uva_stream_adopt(uv_stream_t *h, uva_stream_t **out);
 UVA_EXTERN int uva_stream_release(uva_stream_t *s, uv_stream_t **h,
                                   uva_buf_t **rest);
 
+/* ---- moving a connection to another loop --------------------------------- */
+
+/** Gives up s, a connected TCP stream or pipe (Unix socket or pipe end) that
+ * uva made (accepted, connected or opened), so that its connection can be
+ * served by another loop, typically in another thread: its descriptor is
+ * duplicated into *fd (close-on-exec), s is closed and freed (as
+ * uva_stream_free), and the caller owns *fd: it passes it to
+ * uva_stream_open on the other loop (from that loop's thread), or closes
+ * it.  Nothing is lost: every byte uva has not read from the socket is
+ * still in the kernel for the new stream, and the socket's options
+ * (TCP_NODELAY, keepalive) and state (a shutdown done, the end of the
+ * stream) stay as they were.  Made on s's loop's thread.
+ *
+ * Returns 0; UV_EINVAL if s or fd is NULL, s is not a stream, a listener, a
+ * TTY, or adopted (an adopted handle is the program's: see
+ * uva_stream_release); UV_EBADF if s was freed or closed; UV_EBUSY if uva
+ * holds bytes read from s that nobody read yet, or a read, write or
+ * shutdown of s is waiting or in libuv's hands (a started write that was
+ * cancelled too, until libuv is done with it): await them first; UV_ENOMEM
+ * if memory ran out earlier while uva kept bytes for s (some were lost);
+ * the stream's error if a read of s has failed (UV_ECONNRESET: the kernel
+ * reports it only once, so the other loop would read a clean end instead;
+ * the end of the stream, UV_EOF, is no error: the other loop reads it
+ * again); libuv's or the system's error when the descriptor cannot be
+ * duplicated (UV_EMFILE).  On error *fd is -1 (when fd is not NULL) and s is
+ * untouched and usable.  A read, write or shutdown future made on s but not
+ * yet started settles with UV_ECANCELED when it starts. */
+UVA_EXTERN int uva_stream_export(uva_stream_t *s, uv_file *fd);
+
 /* ---- accepting ------------------------------------------------------------ */
 
 /** Accepts the next connection of a listener; settles with value.ptr = the

@@ -375,19 +375,33 @@ int uva_stream_adopt(uv_stream_t *h, uva_stream_t **out) {
   return 0;
 }
 
-int uva_stream_release(uva_stream_t *s, uv_stream_t **h, uva_buf_t **rest) {
+/* What release and export check before a stream's connection leaves uva:
+ * s is a live stream, adopted or not as the caller wants (and not a
+ * listener), and no byte uva took from the socket was lost. */
+static int handoff_check(const uva_stream_t *s, int adopted) {
   int err = uva__stream_check(s);
+
+  if (err != 0)
+    return err;
+  if (!(s->flags & UVA__S_ADOPTED) != !adopted ||
+      (s->flags & UVA__S_LISTENER))
+    return UV_EINVAL;
+  if (s->read_err == UV_ENOMEM)
+    return UV_ENOMEM; /* bytes were lost: the rest would be wrong */
+  return 0;
+}
+
+int uva_stream_release(uva_stream_t *s, uv_stream_t **h, uva_buf_t **rest) {
+  int err = handoff_check(s, 1);
 
   if (h != NULL)
     *h = NULL;
   if (rest != NULL)
     *rest = NULL;
+  if (h == NULL && (err == 0 || err == UV_ENOMEM))
+    err = UV_EINVAL;
   if (err != 0)
     return err;
-  if (!(s->flags & UVA__S_ADOPTED) || h == NULL)
-    return UV_EINVAL;
-  if (s->read_err == UV_ENOMEM)
-    return UV_ENOMEM; /* bytes were lost: the rest would be wrong */
   /* Stop reading first, so that every byte uva has not buffered stays in the
    * kernel for the program. */
   uv_read_stop(s->h);
@@ -401,6 +415,42 @@ int uva_stream_release(uva_stream_t *s, uv_stream_t **h, uva_buf_t **rest) {
   cancel_all(s);
   detach(s);
   uva__stream_unref(s);
+  return 0;
+}
+
+int uva_stream_export(uva_stream_t *s, uv_file *fd) {
+  uv_os_fd_t own;
+  int err, dup_fd;
+
+  if (fd != NULL)
+    *fd = -1;
+  err = handoff_check(s, 0);
+  if (err == 0 && (fd == NULL || s->h->type == UV_TTY))
+    err = UV_EINVAL;
+  if (err != 0)
+    return err;
+  /* Nothing may be lost: no unread bytes in uva's buffer, no read, write
+   * or shutdown waiting or in libuv's hands (busy counts them all, also a
+   * cancelled write libuv still holds). */
+  if (s->in_bytes != 0 || s->busy != 0 || s->rd_head != NULL ||
+      s->wq_head != NULL || s->h->write_queue_size != 0)
+    return UV_EBUSY;
+  /* A read failed (UV_ECONNRESET): the kernel has reported it once and
+   * would not again, so the other loop would take the reset for an end. */
+  if (s->read_err != 0 && s->read_err != UV_EOF)
+    return s->read_err;
+  err = uv_fileno((uv_handle_t *)s->h, &own);
+  if (err != 0)
+    return err;
+  dup_fd = fcntl(own, F_DUPFD_CLOEXEC, 3);
+  if (dup_fd < 0)
+    return uv_translate_sys_error(errno); /* s is untouched */
+  /* No read callback can run before the close: a read-ahead that was
+   * active stops here, and every byte uva has not taken stays in the
+   * kernel, behind the duplicate.  uv_close removes the socket from this
+   * loop's epoll set and closes s's descriptor at once. */
+  uva_stream_free(s);
+  *fd = dup_fd;
   return 0;
 }
 

@@ -19,6 +19,7 @@
 
 int bench_install_allocators(void);
 long bench_peak_kib(void);
+int bench_echoloops(int rounds, uint64_t size, int smoke, int fork_it);
 
 static const bench_case_t *const all_cases[] = {
     bench_spawn_cases,      bench_sleep_cases,    bench_chan_cases,
@@ -314,7 +315,7 @@ static void usage(FILE *f) {
           "workloads:");
   for (size_t t = 0; t < N_TABLES; t++)
     fprintf(f, " %s", all_cases[t][0].bench);
-  fprintf(f, "\n");
+  fprintf(f, " echoloops\n");
 }
 
 static FILE *open_out(const char *path) {
@@ -404,6 +405,16 @@ int main(int argc, char **argv) {
       if (run_case(c, n, rounds) != 0)
         failed = 1;
     }
+  /* The echo server on 1 and 2 loops (loops.c): its own driver, since it
+   * compares two uva configurations and measures CPU per thread. */
+  if (only == NULL || strcmp(only, "echoloops") == 0) {
+    matched++;
+    if (list)
+      printf("echoloops loops1/loops2: 300000 x request on 1000 connections "
+             "(smoke 2000 on 50)\n");
+    else if (bench_echoloops(rounds, size, smoke, opt_fork) != 0)
+      failed = 1;
+  }
   if (matched == 0) {
     fprintf(stderr, "uva-bench: no workload named %s\n", only);
     usage(stderr);
