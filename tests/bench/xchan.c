@@ -138,11 +138,11 @@ static int xc_32w(bench_run_t *r) { return xc_cross(r, 32, 1); }
 static int xc_same_32w(bench_run_t *r) { return xc_same(r, 32, 1); }
 
 const bench_case_t bench_xchan_cases[] = {
-    {"xchan", "cap1024w", 10000000, 20000, xc_1024w, xc_same_1024w, "message",
+    {"xchan", "cap1024w", 4000000, 20000, xc_1024w, xc_same_1024w, "message",
      NULL, {2.0, 0, 0, 0}},
-    {"xchan", "cap1024", 10000000, 20000, xc_1024, xc_same_1024, "message",
+    {"xchan", "cap1024", 4000000, 20000, xc_1024, xc_same_1024, "message",
      NULL, {2.0, 0, 0, 0}},
-    {"xchan", "cap32w", 10000000, 20000, xc_32w, xc_same_32w, "message", NULL,
+    {"xchan", "cap32w", 400000, 20000, xc_32w, xc_same_32w, "message", NULL,
      {2.0, 0, 0, 0}},
     {0},
 };
