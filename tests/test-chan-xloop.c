@@ -696,6 +696,61 @@ START_TEST(free_with_foreign_future_aborts) {
 }
 END_TEST
 
+/* ---- a then callback of another loop ------------------------------------------ */
+
+typedef struct {
+  uva_chan_t *ch, *back;
+  uv_sem_t registered;
+  int val, status, calls, back_res;
+} then_ctx_t;
+
+/* On B: a callback of B's that uses A's channel too. */
+static void then_got(int status, uva_value_t value, void *data) {
+  then_ctx_t *c = data;
+  int v = c->val + 1;
+  (void)value;
+  c->calls++;
+  c->status = status;
+  c->back_res = uva_chan_try_send(c->back, &v);
+}
+
+static int then_task(void *arg, uva_result_t *r) {
+  then_ctx_t *c = ((lt_t *)arg)->ctx;
+  int err;
+  (void)r;
+  err = uva_future_then(uva_chan_recv(c->ch, &c->val), then_got, c);
+  uv_sem_post(&c->registered);
+  return err; /* B's loop runs on for the callback: the waiting receive
+               * keeps it alive */
+}
+
+START_TEST(then_callback_on_other_loop) {
+  LOOP_INIT(loop);
+  then_ctx_t c;
+  lt_t b;
+  int v = 77;
+  memset(&c, 0, sizeof(c));
+  ck_assert_int_eq(uv_sem_init(&c.registered, 0), 0);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &c.ch), 0);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &c.back), 0);
+  lt_start(&b, then_task, &c, 1);
+  uv_sem_wait(&c.registered);
+  ck_assert_int_eq(uva_chan_try_send(c.ch, &v), 0); /* from A's thread */
+  lt_join(&b, 0);
+  ck_assert_int_eq(c.calls, 1);
+  ck_assert_int_eq(c.status, 0);
+  ck_assert_int_eq(c.val, 77);
+  ck_assert_int_eq(c.back_res, 0);
+  ck_assert_int_eq(uva_chan_try_recv(c.back, &v), 0);
+  ck_assert_int_eq(v, 78);
+  ck_assert_uint_eq(uva_chan_len(c.ch), 0);
+  uv_sem_destroy(&c.registered);
+  uva_chan_free(c.ch);
+  uva_chan_free(c.back);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* ---- stress: 4 loops each sending and receiving ------------------------------ */
 
 #define LOOPS 4
@@ -877,6 +932,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, dropped_and_cancelled_take_nothing);
   tcase_add_test(tc, close_wakes_foreign_waiters);
   tcase_add_test(tc, plain_thread_rules);
+  tcase_add_test(tc, then_callback_on_other_loop);
   tcase_add_test(tc, stress_four_loops);
   if (fork == NULL || strcmp(fork, "no") != 0)
     tcase_add_test_raise_signal(tc, free_with_foreign_future_aborts, SIGABRT);
