@@ -75,15 +75,15 @@ static void xl_remove(uva__xlist_t *q, uva__xop_t *x) {
   x->where = X_IDLE;
 }
 
-/* Wakes every waiter on q.  The newest is posted first: a loop's inbox
- * runs the last posted node first, so the waiters of one loop retry in the
- * order they began to wait. */
+/* Wakes every waiter on q, the oldest first: a loop's inbox is first in,
+ * first out, so the waiters of one loop retry in the order they began to
+ * wait. */
 static void xl_wake_all(uva__xlist_t *q) {
-  uva__xop_t *x = q->tail, *prev;
+  uva__xop_t *x = q->head, *next;
 
   q->head = q->tail = NULL;
-  for (; x != NULL; x = prev) {
-    prev = x->xprev;
+  for (; x != NULL; x = next) {
+    next = x->xnext;
     x->xnext = x->xprev = NULL;
     x->where = X_WOKEN;
     uva__remote_post(x->base.L, &x->node);
