@@ -751,6 +751,93 @@ START_TEST(then_callback_on_other_loop) {
 }
 END_TEST
 
+/* ---- shutdown of a loop whose tasks wait on another loop's channels ---------- */
+
+typedef struct {
+  uva_chan_t *empty, *full;
+  int recv_res, send_res, sel_res;
+  int shutdown_res, closed;
+  size_t left;
+} shut_ctx_t;
+
+static int shut_recv(void *arg, uva_result_t *r) {
+  shut_ctx_t *c = arg;
+  int v;
+  (void)r;
+  c->recv_res = uva_chan_recv_wait(c->empty, &v);
+  return 0;
+}
+
+static int shut_send(void *arg, uva_result_t *r) {
+  shut_ctx_t *c = arg;
+  int v = 9;
+  (void)r;
+  c->send_res = uva_await(uva_chan_send(c->full, &v), NULL);
+  return 0;
+}
+
+typedef struct {
+  shut_ctx_t *c;
+  uv_loop_t *loop;
+} shut_sel_t;
+
+static int shut_select(void *arg, uva_result_t *r) {
+  shut_sel_t *s = arg;
+  uva_future_t *f[2];
+  uva_result_t w;
+  int v = 8, x;
+  (void)r;
+  f[0] = uva_chan_send(s->c->full, &v);
+  f[1] = uva_chan_recv(s->c->empty, &x);
+  s->c->sel_res = uva_await(uva_select(s->loop, f, 2, &w), NULL);
+  return 0;
+}
+
+static void shut_thread(void *arg) {
+  shut_ctx_t *c = arg;
+  uv_loop_t loop;
+  shut_sel_t sel;
+  if (uv_loop_init(&loop) != 0)
+    return;
+  sel.c = c;
+  sel.loop = &loop;
+  uva_future_detach(uva_spawn(&loop, shut_recv, c));
+  uva_future_detach(uva_spawn(&loop, shut_send, c));
+  uva_future_detach(uva_spawn(&loop, shut_select, &sel));
+  uva_block_on(&loop, uva_sleep(&loop, 20), NULL); /* they all wait */
+  c->shutdown_res = uva_loop_shutdown(&loop, 1000, &c->left);
+  c->closed = uv_loop_close(&loop);
+}
+
+START_TEST(shutdown_cancels_foreign_waiters) {
+  LOOP_INIT(loop);
+  shut_ctx_t c;
+  uv_thread_t th;
+  int v = 1;
+  memset(&c, 0, sizeof(c));
+  c.closed = -1;
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &c.empty), 0);
+  ck_assert_int_eq(uva_chan_new(loop, sizeof(int), 1, &c.full), 0);
+  ck_assert_int_eq(uva_chan_try_send(c.full, &v), 0);
+  ck_assert_int_eq(uv_thread_create(&th, shut_thread, &c), 0);
+  ck_assert_int_eq(uv_thread_join(&th), 0);
+  ck_assert_int_eq(c.shutdown_res, 0);
+  ck_assert_uint_eq(c.left, 0);
+  ck_assert_int_eq(c.closed, 0);
+  ck_assert_int_eq(c.recv_res, UV_ECANCELED);
+  ck_assert_int_eq(c.send_res, UV_ECANCELED);
+  ck_assert_int_eq(c.sel_res, UV_ECANCELED);
+  /* nothing sent, nothing taken */
+  ck_assert_uint_eq(uva_chan_len(c.empty), 0);
+  ck_assert_uint_eq(uva_chan_len(c.full), 1);
+  ck_assert_int_eq(uva_chan_try_recv(c.full, &v), 0);
+  ck_assert_int_eq(v, 1);
+  uva_chan_free(c.empty); /* no future of the other loop is left */
+  uva_chan_free(c.full);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 /* ---- stress: 4 loops each sending and receiving ------------------------------ */
 
 #define LOOPS 4
@@ -933,6 +1020,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, close_wakes_foreign_waiters);
   tcase_add_test(tc, plain_thread_rules);
   tcase_add_test(tc, then_callback_on_other_loop);
+  tcase_add_test(tc, shutdown_cancels_foreign_waiters);
   tcase_add_test(tc, stress_four_loops);
   if (fork == NULL || strcmp(fork, "no") != 0)
     tcase_add_test_raise_signal(tc, free_with_foreign_future_aborts, SIGABRT);
