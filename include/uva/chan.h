@@ -31,10 +31,35 @@
  *
  * Threads: a channel that only its loop's thread uses takes no lock.  Other
  * threads may call uva_chan_send_blocking, uva_chan_recv_blocking,
- * uva_chan_close and uva_chan_len; the first such call switches the channel
- * for good to a mode in which every operation takes its mutex (about 40
- * more instructions per operation on the loop's side).  Every call from
- * another thread must have returned before uva_chan_free.
+ * uva_chan_try_send, uva_chan_try_recv, uva_chan_close and uva_chan_len;
+ * the first such call switches the channel for good to a mode in which
+ * every operation takes its mutex (about 40 more instructions per operation
+ * on the loop's side).
+ *
+ * Loops: a task or uva callback (a then callback) of another loop B, in its
+ * own thread, may use the channel of loop A as A's own tasks do: every call
+ * of this header but the blocking ones and uva_chan_free, with every rule
+ * above (exactly once, also in a uva_select on B over channels of A; exact
+ * capacity; a cancelled or dropped operation takes nothing).  Its futures
+ * are futures of B (consume them on B: await, select, join on B).  Such a
+ * use switches the channel to the locked mode; each operation of B takes
+ * effect on B's thread under the lock.  An operation of B that must wait is
+ * woken by whoever changes the channel (a task of any loop, a thread, a
+ * close), not by A: A's loop need not run while other loops use its
+ * channel (it may be blocked in uva_block_on of something else, or not run
+ * at all); only A's own waiting operations need it.  Order: the waiting
+ * operations of A keep their order among themselves; a waiting operation of
+ * another loop is not queued behind anyone: when woken it competes with
+ * every other operation (new ones, A's, other loops'), so under contention
+ * it may be overtaken repeatedly.  Each sender's messages still arrive in
+ * the order sent.  A thread that is
+ * not the channel's loop's and runs no loop's task or callback cannot make
+ * futures on the channel or use the _wait calls (UV_EINVAL).
+ *
+ * Every call from another thread must have returned, and every future of
+ * another loop made on the channel must have been freed (consumed to the
+ * end), before uva_chan_free; a future of another loop still alive then is
+ * reported on stderr and aborts the process.
  */
 #ifndef UVA_CHAN_H
 #define UVA_CHAN_H
@@ -76,7 +101,10 @@ UVA_EXTERN int uva_chan_new_ex(uv_loop_t *loop, size_t elem_size,
  * channel's element free function.  Fails with UV_EINVAL if ch or msg is
  * NULL, UV_ENOMEM without memory (the message is then not sent and stays
  * the caller's).  A send completes once the message is in: a join cancelled
- * after that does not take it back. */
+ * after that does not take it back.  From a task or callback of another
+ * loop the future is that loop's (see Loops above); from a thread that is
+ * not the channel's loop's and runs no loop's task or callback, it fails
+ * with UV_EINVAL. */
 UVA_EXTERN uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg);
 
 /** Returns a lazy future that, once consumed, settles with 0 when the oldest
@@ -91,7 +119,8 @@ UVA_EXTERN uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg);
  * dropped without its result taken never removes a message and never
  * writes to out.  If the channel is freed before the result is taken, the
  * receive reports UV_ECANCELED.  Fails with UV_EINVAL if ch or out is NULL,
- * UV_ENOMEM without memory. */
+ * or from a thread that is not the channel's loop's and runs no loop's task
+ * or callback (see Loops above); UV_ENOMEM without memory. */
 UVA_EXTERN uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out);
 
 /** Inside a task: the same as uva_await(uva_chan_send(ch, msg), NULL), with
@@ -114,13 +143,15 @@ UVA_EXTERN int uva_chan_send_wait(uva_chan_t *ch, const void *msg);
 UVA_EXTERN int uva_chan_recv_wait(uva_chan_t *ch, void *out);
 
 /** Sends *msg without waiting.  Returns 0; UV_EAGAIN if the channel is full
- * or senders are waiting; UV_EPIPE if it is closed; UV_EINVAL if ch or msg
- * is NULL. */
+ * or senders of the channel's loop are waiting; UV_EPIPE if it is closed;
+ * UV_EINVAL if ch or msg is NULL.  Callable from any thread (off the
+ * channel's loop, under its lock). */
 UVA_EXTERN int uva_chan_try_send(uva_chan_t *ch, const void *msg);
 
 /** Receives into out without waiting.  Returns 0; UV_EAGAIN if no message is
- * there for it (or earlier receivers wait); UV_EOF if the channel is closed
- * and drained; UV_EINVAL if ch or out is NULL. */
+ * there for it (or earlier receivers of the channel's loop wait); UV_EOF if
+ * the channel is closed and drained; UV_EINVAL if ch or out is NULL.
+ * Callable from any thread (off the channel's loop, under its lock). */
 UVA_EXTERN int uva_chan_try_recv(uva_chan_t *ch, void *out);
 
 /** Sends *msg from a thread other than the loop's (Tokio's blocking_send):
@@ -156,7 +187,8 @@ UVA_EXTERN int uva_chan_close(uva_chan_t *ch);
  * free function, if any); its waiting send and receive futures settle with
  * UV_ECANCELED, and completed receives not yet taken report UV_ECANCELED
  * when taken.  Loop thread only; no call from another thread may still be
- * running.  NULL is allowed. */
+ * running, and no future of another loop made on it may still exist (that
+ * aborts the process: see Loops above).  NULL is allowed. */
 UVA_EXTERN void uva_chan_free(uva_chan_t *ch);
 
 #ifdef __cplusplus

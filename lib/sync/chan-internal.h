@@ -14,6 +14,13 @@
 enum { S_AVAIL = 0, S_RESERVED = 1, S_GAP = 2 };
 
 typedef struct uva__recv_s uva__recv_t;
+typedef struct uva__xop_s uva__xop_t;
+
+/* Foreign waiters (chan-xloop.c): operations of tasks of other loops that
+ * wait, in the order they began to wait (guarded by the lock). */
+typedef struct {
+  uva__xop_t *head, *tail;
+} uva__xlist_t;
 
 struct uva_chan_s {
   uva__loop_t *L;
@@ -52,6 +59,10 @@ struct uva_chan_s {
   int tsend, trecv;    /* threads blocked on room, on a message */
   int notified;        /* a wake-up is on its way to the loop */
   uva__remote_t remote;
+  /* the side of other loops (chan-xloop.c) */
+  uva__xlist_t xsendq; /* their senders waiting for room (locked) */
+  uva__xlist_t xrecvq; /* their receivers waiting (locked) */
+  atomic_size_t xrefs; /* their futures alive on the channel */
 #if UVA_STATS
   uva_chan_t *st_prev, *st_next; /* L->st.chans (issue 10, stats.c) */
 #endif
@@ -108,7 +119,36 @@ static inline void done_settle(done_t *d) {
   }
 }
 
-/* ---- shared by chan.c and chan-ops.c ------------------------------------ */
+/* ---- shared by chan.c, chan-ops.c and chan-xloop.c ---------------------- */
+
+/* Another thread (a plain thread, or a task of another loop): locks the
+ * channel, switching it to locked mode first if it is not there yet. */
+void uva__chan_tenter(uva_chan_t *ch);
+/* Locked, off the channel's loop after a change to the channel (a message
+ * in or out, a reservation given back, the close): signals blocked threads,
+ * wakes the foreign waiters that may now proceed and posts the wake-up of
+ * the channel's loop if its waiters may (coalesced). */
+void uva__chan_tell(uva_chan_t *ch);
+/* Locked: wakes the foreign waiters that may now proceed (chan-xloop.c). */
+void uva__chan_xwake(uva_chan_t *ch);
+/* Foreign futures and calls (chan-xloop.c): R is the running loop, not the
+ * channel's (NULL: a thread uva cannot place, the futures fail). */
+uva_future_t *uva__chan_xsend(uva_chan_t *ch, const void *msg, uva__loop_t *R);
+uva_future_t *uva__chan_xrecv(uva_chan_t *ch, void *out, uva__loop_t *R);
+int uva__chan_xsend_wait(uva_chan_t *ch, const void *msg, uva__loop_t *R);
+int uva__chan_xrecv_wait(uva_chan_t *ch, void *out, uva__loop_t *R);
+int uva__chan_xtry_send(uva_chan_t *ch, const void *msg);
+int uva__chan_xtry_recv(uva_chan_t *ch, void *out);
+
+/* Whether the caller is on the channel's loop: a task or callback of its
+ * loop, or its thread outside any loop's callbacks.  Otherwise it is a
+ * task or callback of another loop, or another thread. */
+static inline int chan_home(const uva_chan_t *ch) {
+  uva__loop_t *R = uva__loop_running();
+  if (uva__likely(R == ch->L))
+    return 1;
+  return R == NULL && uva__on_loop_thread(ch->L);
+}
 
 /* The remote wait of the loop's waiters (update_waits without its fast
  * path). */
@@ -331,6 +371,8 @@ static inline void signal_threads(uva_chan_t *ch, int locked) {
     uv_cond_signal(&ch->room);
   if (ch->trecv > 0 && has_avail(ch))
     uv_cond_signal(&ch->msgs);
+  if (ch->xsendq.head != NULL || ch->xrecvq.head != NULL)
+    uva__chan_xwake(ch);
 }
 
 /* Whether f's consumer takes its result whatever happens once it settled

@@ -324,6 +324,8 @@ uva_future_t *uva_chan_send(uva_chan_t *ch, const void *msg) {
 
   if (ch == NULL || msg == NULL)
     return uva__failed(ch != NULL ? ch->L : NULL, UV_EINVAL);
+  if (uva__unlikely(!chan_home(ch))) /* another loop's (chan-xloop.c) */
+    return uva__chan_xsend(ch, msg, uva__loop_running());
   if (ch_closed(ch))
     return uva__failed(ch->L, UV_EPIPE); /* nothing could ever get in */
   size = sizeof(*s) + ch->elem;
@@ -345,6 +347,8 @@ uva_future_t *uva_chan_recv(uva_chan_t *ch, void *out) {
 
   if (ch == NULL || out == NULL)
     return uva__failed(ch != NULL ? ch->L : NULL, UV_EINVAL);
+  if (uva__unlikely(!chan_home(ch)))
+    return uva__chan_xrecv(ch, out, uva__loop_running());
   {
     /* closed and empty: nothing can ever come (final, so not lazy) */
     int locked = lenter(ch), eof = ch->closed && !has_avail(ch);
@@ -455,6 +459,11 @@ int uva_chan_send_wait(uva_chan_t *ch, const void *msg) {
     uva__coop_spend(ch->L);
     return 0;
   }
+  {
+    uva__loop_t *R = uva__loop_running();
+    if (R != NULL && R != ch->L) /* a task of another loop */
+      return uva__chan_xsend_wait(ch, msg, R);
+  }
   return uva_await(uva_chan_send(ch, msg), NULL);
 }
 
@@ -468,6 +477,11 @@ int uva_chan_recv_wait(uva_chan_t *ch, void *out) {
       return recv_park(ch, locked, out);
     uva__coop_spend(ch->L);
     return 0;
+  }
+  {
+    uva__loop_t *R = uva__loop_running();
+    if (R != NULL && R != ch->L)
+      return uva__chan_xrecv_wait(ch, out, R);
   }
   return uva_await(uva_chan_recv(ch, out), NULL);
 }

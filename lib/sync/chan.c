@@ -30,6 +30,7 @@
 #include "chan-internal.h"
 
 #include <sched.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,9 +69,9 @@ static int heavy_fence(void) {
   return 0;
 }
 
-/* Another thread: locks the channel, switching it to locked mode first if
- * it is not there yet. */
-static void tenter(uva_chan_t *ch) {
+/* Another thread (a plain one, or a task of another loop): locks the
+ * channel, switching it to locked mode first if it is not there yet. */
+void uva__chan_tenter(uva_chan_t *ch) {
   uv_mutex_lock(&ch->lock);
   if (atomic_load_explicit(&ch->threaded, memory_order_relaxed))
     return;
@@ -217,12 +218,26 @@ static int need_wake(uva_chan_t *ch) {
   return 1;
 }
 
+/* The loop's wake-up is posted under the lock: the lock order channel, then
+ * a loop's inbox is the only one (nothing takes them the other way round),
+ * and the channel cannot be freed meanwhile. */
+void uva__chan_tell(uva_chan_t *ch) {
+  if (ch->tsend > 0 && (ch->closed || has_room(ch)))
+    uv_cond_signal(&ch->room);
+  if (ch->trecv > 0 && (ch->closed || has_avail(ch)))
+    uv_cond_signal(&ch->msgs);
+  if (ch->xsendq.head != NULL || ch->xrecvq.head != NULL)
+    uva__chan_xwake(ch);
+  if (need_wake(ch))
+    uva__remote_post(ch->L, &ch->remote);
+}
+
 int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
   int wake;
 
   if (ch == NULL || msg == NULL || uva__on_loop_thread(ch->L))
     return UV_EINVAL;
-  tenter(ch);
+  uva__chan_tenter(ch);
   while (!ch->closed && !has_room(ch)) {
     ch->tsend++;
     uv_cond_wait(&ch->room, &ch->lock);
@@ -237,6 +252,8 @@ int uva_chan_send_blocking(uva_chan_t *ch, const void *msg) {
     uv_cond_signal(&ch->msgs);
   if (ch->tsend > 0 && has_room(ch))
     uv_cond_signal(&ch->room); /* the next blocked sender */
+  if (ch->xrecvq.head != NULL)
+    uva__chan_xwake(ch);
   wake = ch->recvq.head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   /* The channel is still there: it may not be freed before we return. */
@@ -250,7 +267,7 @@ int uva_chan_recv_blocking(uva_chan_t *ch, void *out) {
 
   if (ch == NULL || out == NULL || uva__on_loop_thread(ch->L))
     return UV_EINVAL;
-  tenter(ch);
+  uva__chan_tenter(ch);
   while (!has_avail(ch) && !(ch->closed && !has_avail(ch))) {
     ch->trecv++;
     uv_cond_wait(&ch->msgs, &ch->lock);
@@ -265,6 +282,8 @@ int uva_chan_recv_blocking(uva_chan_t *ch, void *out) {
     uv_cond_signal(&ch->room);
   if (ch->trecv > 0 && has_avail(ch))
     uv_cond_signal(&ch->msgs); /* the next blocked receiver */
+  if (ch->xsendq.head != NULL)
+    uva__chan_xwake(ch);
   wake = ch->sendq.head != NULL && need_wake(ch);
   uv_mutex_unlock(&ch->lock);
   if (wake)
@@ -316,6 +335,7 @@ int uva_chan_new_ex(uv_loop_t *loop, size_t elem_size, size_t capacity,
     goto fail;
   }
   atomic_init(&ch->busy, 0);
+  atomic_init(&ch->xrefs, 0);
 #ifdef UVA__TSAN
   atomic_init(&ch->threaded, 0); /* both sides use seq_cst operations */
 #else
@@ -351,6 +371,8 @@ int uva_chan_try_send(uva_chan_t *ch, const void *msg) {
 
   if (ch == NULL || msg == NULL)
     return UV_EINVAL;
+  if (uva__unlikely(!chan_home(ch)))
+    return uva__chan_xtry_send(ch, msg);
   locked = lenter(ch);
   if (ch->closed)
     err = UV_EPIPE;
@@ -368,6 +390,8 @@ int uva_chan_try_recv(uva_chan_t *ch, void *out) {
 
   if (ch == NULL || out == NULL)
     return UV_EINVAL;
+  if (uva__unlikely(!chan_home(ch)))
+    return uva__chan_xtry_recv(ch, out);
   locked = lenter(ch);
   if (ch->recvq.head == NULL && has_avail(ch))
     take_avail(ch, out);
@@ -385,8 +409,8 @@ int uva_chan_close(uva_chan_t *ch) {
 
   if (ch == NULL)
     return UV_EINVAL;
-  if (!uva__on_loop_thread(ch->L)) {
-    tenter(ch);
+  if (!chan_home(ch)) { /* another thread, or a task of another loop */
+    uva__chan_tenter(ch);
     if (ch->closed) {
       uv_mutex_unlock(&ch->lock);
       return UV_EPIPE;
@@ -395,6 +419,7 @@ int uva_chan_close(uva_chan_t *ch) {
     ch->quiet = 0;
     uv_cond_broadcast(&ch->room);
     uv_cond_broadcast(&ch->msgs);
+    uva__chan_xwake(ch); /* every foreign waiter */
     wake = need_wake(ch);
     uv_mutex_unlock(&ch->lock);
     if (wake)
@@ -422,8 +447,8 @@ size_t uva_chan_len(uva_chan_t *ch) {
 
   if (ch == NULL)
     return 0;
-  if (!uva__on_loop_thread(ch->L)) {
-    tenter(ch);
+  if (!chan_home(ch)) {
+    uva__chan_tenter(ch);
     n = ch->count - ch->nres;
     uv_mutex_unlock(&ch->lock);
     return n;
@@ -447,6 +472,14 @@ void uva_chan_free(uva_chan_t *ch) {
 
   if (ch == NULL || ch->dead)
     return;
+  if (atomic_load_explicit(&ch->xrefs, memory_order_acquire) != 0) {
+    /* a contract violation (chan.h): another loop's future still uses it */
+    fprintf(stderr,
+            "uva_chan_free: channel %p still has %zu futures of other "
+            "loops\n",
+            (void *)ch, atomic_load(&ch->xrefs));
+    abort();
+  }
   ch->refs++; /* the futures settled below may drop theirs meanwhile */
   uva__remote_cancel(ch->L, &ch->remote);
   /* One at a time: settling one may cancel another (a select). */

@@ -63,6 +63,7 @@ extern const bench_case_t bench_blocking_cases[];
 extern const bench_case_t bench_yield_cases[];
 extern const bench_case_t bench_tcp_cases[];
 extern const bench_case_t bench_sync_cases[];
+extern const bench_case_t bench_xchan_cases[]; /* issue 11 */
 extern const bench_case_t bench_remote_cases[];
 
 /* The timed part of a run. */

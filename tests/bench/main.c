@@ -25,7 +25,7 @@ static const bench_case_t *const all_cases[] = {
     bench_spawn_cases,      bench_sleep_cases,    bench_chan_cases,
     bench_pingpong_cases,   bench_files_cases,    bench_threadchan_cases,
     bench_blocking_cases,   bench_yield_cases,      bench_tcp_cases,
-    bench_sync_cases,       bench_remote_cases,
+    bench_sync_cases,       bench_xchan_cases,    bench_remote_cases,
 };
 #define N_TABLES (sizeof(all_cases) / sizeof(all_cases[0]))
 
