@@ -264,6 +264,7 @@ pool)
   run
   expect 0 <<'END'
 a pool of 4 loops, each in a thread of its own
+8 reports over the channel (every job once): 23862 primes
 job 0: 1229 primes below 10000, checked from its file
 job 1: 1754 primes below 15000, checked from its file
 job 2: 2262 primes below 20000, checked from its file

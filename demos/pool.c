@@ -4,24 +4,27 @@
  *
  *   #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
  *   async fn main() {
+ *       let (tx, mut rx) = mpsc::channel(4);  // reports from the workers
  *       let jobs: Vec<_> = (0..8)
- *           .map(|i| tokio::spawn(job(i)))    // onto the least busy worker
+ *           .map(|i| tokio::spawn(job(i, tx.clone())))  // least busy worker
  *           .collect();
- *       let mut total = 0;
- *       for (i, handle) in jobs.into_iter().enumerate() {
- *           let primes = handle.await.unwrap()?;
- *           println!("job {i}: {primes} primes below {}", limit(i));
- *           total += primes;
+ *       let mut primes = 0;
+ *       for _ in 0..8 {                       // in the order they finish
+ *           primes += rx.recv().await.unwrap().primes;
  *       }
- *       println!("total: {total} primes");
+ *       println!("8 reports over the channel: {primes} primes");
+ *       for handle in jobs {                  // in the order they started
+ *           println!("{}", handle.await.unwrap()?);
+ *       }
  *   }   // the runtime shuts down: Runtime::shutdown_timeout
  *
- *   async fn job(i: usize) -> io::Result<u64> {
+ *   async fn job(i: usize, tx: Sender<Report>) -> io::Result<String> {
  *       let primes = count_primes(limit(i));          // CPU
  *       let path = format!("job-{i}.txt");
  *       fs::write(&path, primes.to_string()).await?;  // I/O
  *       // the check runs as a task of its own on another worker
  *       let text = Handle::current().spawn(check(path)).await??;
+ *       tx.send(Report { i, primes }).await?;         // to main's worker
  *       ...
  *   }
  *
@@ -40,6 +43,9 @@
  *    is short; a long one belongs in uva_spawn_blocking.
  *  - uva_spawn_on(loop, target, ...) places work on a chosen loop (the
  *    check on the next loop of the pool).
+ *  - The channel is made on tokio_main's loop; the jobs' tasks, on the
+ *    other loops, send on it as that loop's own tasks would (a full
+ *    channel makes them wait, whichever loop they run on).
  *  - uva_pool_free(pool, 1000) stops every loop, cancels what is left,
  *    waits up to 1 s for it to clean up, closes the loops and joins the
  *    threads (Runtime::shutdown_timeout).
@@ -85,6 +91,14 @@ static uint64_t count_primes(uint64_t below) {
   }
   return count;
 }
+
+/* What a job reports over the channel. */
+typedef struct {
+  int i;
+  uint64_t primes;
+} report_t;
+
+static uva_chan_t *reports; /* made on tokio_main's loop */
 
 typedef struct {
   int i;
@@ -134,6 +148,13 @@ static int job_fn(void *arg, uva_result_t *result) {
     return err;
   if (v.u64 != job->primes)
     return UV_EIO;
+  /* tx.send(Report { i, primes }).await?, from this loop to main's */
+  {
+    report_t rep = {job->i, job->primes};
+    err = uva_await(uva_chan_send(reports, &rep), NULL);
+    if (err != 0)
+      return err;
+  }
   line = malloc(96);
   if (line == NULL)
     return UV_ENOMEM;
@@ -149,14 +170,30 @@ static int tokio_main(void *arg, uva_result_t *result) {
   job_t *jobs = arg;
   uv_loop_t *loop = uva_current_loop();
   uva_future_t *handles[JOBS];
-  uint64_t total = 0;
-  int i, err = 0, off_main = 0;
+  uint64_t total = 0, reported = 0;
+  int i, err = 0, off_main = 0, seen = 0;
 
+  err = uva_chan_new(loop, sizeof(report_t), 4, &reports);
+  if (err != 0)
+    return err;
   for (i = 0; i < JOBS; i++) {
     jobs[i].i = i;
     snprintf(jobs[i].path, sizeof(jobs[i].path), "job-%d.txt", i);
     handles[i] = uva_pool_spawn(loop, pool, job_fn, &jobs[i]);
   }
+  /* the reports, in the order the jobs finish */
+  for (i = 0; i < JOBS; i++) {
+    report_t rep;
+    /* (a job that failed sends nothing: the wait is bounded) */
+    if (uva_await(uva_timeout(uva_chan_recv(reports, &rep), 10000), NULL) != 0)
+      break;
+    reported += rep.primes;
+    seen |= 1 << rep.i;
+  }
+  uva_chan_close(reports); /* a send still waiting (a job failed) fails */
+  printf("%d reports over the channel (every job once): %" PRIu64
+         " primes\n",
+         seen == (1 << JOBS) - 1 ? i : -1, reported);
   for (i = 0; i < JOBS; i++) {
     uva_value_t line;
     int e = uva_await(handles[i], &line);
@@ -173,6 +210,7 @@ static int tokio_main(void *arg, uva_result_t *result) {
   }
   printf("total: %" PRIu64 " primes; %d of %d jobs ran on the pool's threads\n",
          total, off_main, JOBS);
+  uva_chan_free(reports); /* every send has returned: its jobs have */
   result->value.u64 = total;
   return err;
 }
