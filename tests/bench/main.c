@@ -1,7 +1,7 @@
 /* uva-bench: runs the workloads of tests/bench/, uva beside raw libuv.
  *
  *   uva-bench [--smoke] [--rounds N] [--no-fork] [--csv F] [--md F]
- *             [--dat F] [--list] [workload [size]]
+ *             [--dat F] [--list] [workload[/variant] [size]]
  *
  * Every (case, implementation, round) runs in a fresh child process, so that
  * its peak RSS is its own; within a round uva and raw alternate (raw first on
@@ -327,6 +327,14 @@ static FILE *open_out(const char *path) {
   return f;
 }
 
+/* "workload" selects every variant of it, "workload/variant" one. */
+static int case_matches(const char *only, const bench_case_t *c) {
+  size_t n = strlen(c->bench);
+  if (strncmp(only, c->bench, n) != 0)
+    return 0;
+  return only[n] == '\0' || (only[n] == '/' && strcmp(only + n + 1, c->variant) == 0);
+}
+
 int main(int argc, char **argv) {
   int smoke = 0, rounds = -1, list = 0, failed = 0, matched = 0;
   const char *only = NULL;
@@ -390,7 +398,7 @@ int main(int argc, char **argv) {
   for (size_t t = 0; t < N_TABLES; t++)
     for (const bench_case_t *c = all_cases[t]; c->bench != NULL; c++) {
       uint64_t n = size != 0 ? size : smoke ? c->smoke : c->size;
-      if (only != NULL && strcmp(only, c->bench) != 0)
+      if (only != NULL && !case_matches(only, c))
         continue;
       matched++;
       if (list) {
