@@ -310,7 +310,7 @@ static int run_case(const bench_case_t *c, uint64_t n, int rounds) {
 static void usage(FILE *f) {
   fprintf(f,
           "usage: uva-bench [--smoke] [--rounds N] [--no-fork] [--csv FILE]\n"
-          "                 [--md FILE] [--dat FILE] [--list] [workload[/variant] "
+          "                 [--md FILE] [--dat FILE] [--list] [workload "
           "[size]]\n"
           "workloads:");
   for (size_t t = 0; t < N_TABLES; t++)
@@ -325,6 +325,14 @@ static FILE *open_out(const char *path) {
     exit(2);
   }
   return f;
+}
+
+/* "workload" selects every variant of it, "workload/variant" one. */
+static int case_matches(const char *only, const bench_case_t *c) {
+  size_t n = strlen(c->bench);
+  if (strncmp(only, c->bench, n) != 0)
+    return 0;
+  return only[n] == '\0' || (only[n] == '/' && strcmp(only + n + 1, c->variant) == 0);
 }
 
 int main(int argc, char **argv) {
@@ -390,11 +398,8 @@ int main(int argc, char **argv) {
   for (size_t t = 0; t < N_TABLES; t++)
     for (const bench_case_t *c = all_cases[t]; c->bench != NULL; c++) {
       uint64_t n = size != 0 ? size : smoke ? c->smoke : c->size;
-      if (only != NULL && strcmp(only, c->bench) != 0 &&
-          !(strncmp(only, c->bench, strlen(c->bench)) == 0 &&
-            only[strlen(c->bench)] == '/' &&
-            strcmp(only + strlen(c->bench) + 1, c->variant) == 0))
-        continue; /* neither "workload" nor "workload/variant" */
+      if (only != NULL && !case_matches(only, c))
+        continue;
       matched++;
       if (list) {
         printf("%s %s: %llu x %s (smoke %llu)\n", c->bench, c->variant,
