@@ -367,6 +367,37 @@ START_TEST(blocking_from_main) {
 }
 END_TEST
 
+/* Each round trip gives the home future back to the slab class it came
+ * from: 20,000 of them in a row do not grow the home loop's slabs. */
+static int many_round_trips(void *arg, uva_result_t *r) {
+  server_t *s = arg;
+  uv_loop_t *home = uva_current_loop();
+  uva_stats_t st;
+  int i, err;
+  for (i = 0; i < 20000; i++)
+    if ((err = uva_await(uva_spawn_on(home, &s->loop, add_fn, NULL), NULL)) != 0)
+      return err;
+  memset(&st, 0, sizeof(st));
+  st.size = sizeof(st);
+  if ((err = uva_loop_stats(home, &st)) != 0)
+    return err;
+  r->value.u64 = st.slab_bytes;
+  return 0;
+}
+
+START_TEST(round_trips_reuse_memory) {
+  server_t s;
+  uva_value_t v;
+  LOOP_INIT(loop);
+  server_start(&s);
+  ck_assert_int_eq(uva_block_on(loop, uva_spawn(loop, many_round_trips, &s), &v),
+                   0);
+  ck_assert_uint_lt(v.u64, 64 * 1024); /* 20,000 leaked 80-byte objects: 1.6 MB */
+  server_stop(&s);
+  LOOP_CLOSE(loop);
+}
+END_TEST
+
 static atomic_int detached_runs;
 
 static int count_fn(void *arg, uva_result_t *r) {
@@ -522,6 +553,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, blocking_from_main);
   tcase_add_test(tc, stop_runs_queued_requests);
   tcase_add_test(tc, detached_from_threads);
+  tcase_add_test(tc, round_trips_reuse_memory);
   tcase_add_test(tc, mesh_2);
   tcase_add_test(tc, mesh_4);
   tcase_add_test(tc, mesh_8);

@@ -216,9 +216,14 @@ static void home_describe(const uva_future_t *f, char *buf, size_t n) {
            (void *)x->target_loop);
 }
 
+static void home_release(uva_future_t *f) {
+  uva__future_free_mem(f, sizeof(uva__xfut_t));
+}
+
 static const uva__ops_t xfut_ops = {
     .name = "remote",
     .cancel = home_cancel,
+    .release = home_release,
     .describe = home_describe,
 };
 
