@@ -16,7 +16,9 @@
  * process; 1 loop and 2 loops alternate within a round (1 first on even
  * rounds); medians over the rounds, and the ratio of the 2-loop median rate
  * to the 1-loop one.  A stop token per server loop, cancelled from the
- * measuring thread, ends the accept tasks. */
+ * measuring thread, ends the accept tasks.  UVA_ECHO_WORK_US=N makes the
+ * server spend N us of CPU per request before answering (a server heavier
+ * than its client). */
 #include "bench.h"
 
 #include <errno.h>
@@ -115,6 +117,42 @@ struct run {
   long long busy0, busy1; /* machine_busy */
 };
 
+/* UVA_ECHO_WORK_US: microseconds of CPU work the server does per request
+ * before it answers (0 by default: a bare echo), so that the server is
+ * heavier than the client, as a real server's request handling is.  The
+ * work is a fixed number of hash rounds over the request, calibrated once
+ * against the process's CPU clock (not a spin on the wall clock, which a
+ * preempted thread would cut short). */
+static uint64_t work_rounds, work_us;
+
+static uint32_t hash_rounds(const char *buf, size_t len, uint64_t rounds) {
+  volatile uint32_t h = 2166136261u;
+  for (uint64_t r = 0; r < rounds; r++)
+    for (size_t i = 0; i < len; i++)
+      h = (h ^ (uint8_t)buf[i]) * 16777619u;
+  return h;
+}
+
+static void work_calibrate(uint64_t us) {
+  char buf[MSG] = {1};
+  struct timespec a, b;
+  uint64_t rounds = 20000;
+  double ns;
+
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+  (void)hash_rounds(buf, sizeof(buf), rounds);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+  ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+  work_rounds = ns > 0 ? (uint64_t)((double)us * 1000.0 * (double)rounds / ns)
+                       : rounds;
+  if (work_rounds == 0)
+    work_rounds = 1;
+}
+
+static void do_work(const char *buf, size_t len) {
+  (void)hash_rounds(buf, len < MSG ? len : MSG, work_rounds);
+}
+
 static int conn_task(void *arg, uva_result_t *result) {
   uva_stream_t *s = arg;
   char buf[SRV_BUF];
@@ -126,6 +164,8 @@ static int conn_task(void *arg, uva_result_t *result) {
     err = uva_await(uva_stream_read(s, buf, sizeof(buf)), &v);
     if (err != 0)
       break;
+    if (work_rounds != 0)
+      do_work(buf, (size_t)v.u64);
     err = uva_await(uva_stream_write(s, buf, (size_t)v.u64), NULL);
     if (err != 0)
       break;
@@ -559,8 +599,9 @@ static double med(double *v, int n) {
 static void print_res(int nloops, size_t nconns, uint64_t n, int rounds,
                       eres_t *r, double ratio) {
   printf("bench=echoloops variant=loops%d conns=%zu n=%llu rounds=%d "
-         "req_s=%.0f",
+         "work_us=%llu req_s=%.0f",
          nloops, nconns, (unsigned long long)n, rounds,
+         (unsigned long long)work_us,
          MED(r, rounds, req_s));
   for (int i = 0; i < nloops; i++)
     printf(" srv%d_cpu=%.2f srv%d_user=%.2f srv%d_sys=%.2f", i,
@@ -587,6 +628,11 @@ int bench_echoloops(int rounds, uint64_t size, int smoke, int fork_it) {
   double ratios[MAX_R];
   size_t nconns = smoke ? 50 : 1000;
   uint64_t n = size != 0 ? size : smoke ? 2000 : 300000;
+  const char *w = getenv("UVA_ECHO_WORK_US");
+
+  work_us = w != NULL ? strtoull(w, NULL, 10) : 0;
+  if (work_us != 0)
+    work_calibrate(work_us); /* before any thread starts */
 
   if (rounds > MAX_R)
     rounds = MAX_R;
