@@ -52,8 +52,11 @@ UVA_EXTERN uv_loop_t *uva_pool_pick(uva_pool_t *pool);
 
 /** uva_spawn_on(loop, uva_pool_pick(pool), fn, arg): starts fn as a task on
  * the least loaded loop of pool; the join future is a future of loop, on
- * whose thread this is called (a pool loop's own, or the program's).  Fails
- * as uva_spawn_on, and with UV_EINVAL if pool is NULL. */
+ * whose thread this is called (a pool loop's own, or the program's).
+ * Cancelling or freeing the join future cancels the remote task, as for
+ * uva_spawn_on (its pending or next await returns UV_ECANCELED; the join
+ * future settles once it has returned); uva_future_detach lets it run on.
+ * Fails as uva_spawn_on, and with UV_EINVAL if pool is NULL. */
 UVA_EXTERN uva_future_t *uva_pool_spawn(uv_loop_t *loop, uva_pool_t *pool,
                                         uva_task_fn fn, void *arg);
 

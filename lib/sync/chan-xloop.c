@@ -176,13 +176,12 @@ static void xop_done(uva__xop_t *x, int st) {
 
 /* ---- the future's hooks (the foreign loop's thread) ---------------------- */
 
-static void xop_start(uva_future_t *f) {
-  uva__xop_t *x = (uva__xop_t *)f;
+/* Locked (entered by the caller): tries x's step, else puts x on its list
+ * to wait; unlocks, and settles x if it is done. */
+static void xop_try(uva__xop_t *x) {
   uva_chan_t *ch = x->ch;
-  int st, r;
+  int st, r = xop_step(x, &st);
 
-  uva__chan_tenter(ch);
-  r = xop_step(x, &st);
   if (r != 0)
     r = xop_wait(x, &st);
   uv_mutex_unlock(&ch->lock);
@@ -190,11 +189,17 @@ static void xop_start(uva_future_t *f) {
     xop_done(x, st);
 }
 
+static void xop_start(uva_future_t *f) {
+  uva__xop_t *x = (uva__xop_t *)f;
+
+  uva__chan_tenter(x->ch);
+  xop_try(x);
+}
+
 /* A waker posted the node: the channel changed, try again. */
 static void xop_retry(uva__remote_t *rm) {
   uva__xop_t *x = uva__container_of(rm, uva__xop_t, node);
   uva_chan_t *ch = x->ch;
-  int st, r;
 
   uva__chan_tenter(ch);
   if (x->where != X_WOKEN) { /* cannot happen: a cancel takes the node back */
@@ -202,12 +207,7 @@ static void xop_retry(uva__remote_t *rm) {
     return;
   }
   x->where = X_IDLE;
-  r = xop_step(x, &st);
-  if (r != 0)
-    r = xop_wait(x, &st);
-  uv_mutex_unlock(&ch->lock);
-  if (r == 0)
-    xop_done(x, st);
+  xop_try(x);
 }
 
 static void xop_cancel(uva_future_t *f) {
