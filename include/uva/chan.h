@@ -52,9 +52,9 @@
  * another loop is not queued behind anyone: when woken it competes with
  * every other operation (new ones, A's, other loops'), so under contention
  * it may be overtaken repeatedly.  Each sender's messages still arrive in
- * the order sent.  A thread that is
- * not the channel's loop's and runs no loop's task or callback cannot make
- * futures on the channel or use the _wait calls (UV_EINVAL).
+ * the order sent.  A thread that is not the channel's loop's and runs no
+ * loop's task or callback cannot make futures on the channel or use the
+ * _wait calls (UV_EINVAL).
  *
  * Every call from another thread must have returned, and every future of
  * another loop made on the channel must have been freed (consumed to the
