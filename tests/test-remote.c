@@ -329,6 +329,22 @@ START_TEST(future_on_combinators) {
                                 NULL),
                    UV_EINVAL);
   uva_future_free(other);
+  /* consumed by a then callback on this loop, outside any task */
+  {
+    then_rec rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.in_call = 1;
+    ck_assert_int_eq(uva_future_then(uva_future_on(loop, &s.loop, make_ready,
+                                                   (void *)(uintptr_t)11),
+                                     record, &rec),
+                     0);
+    rec.in_call = 0;
+    while (rec.calls == 0)
+      uv_run(loop, UV_RUN_ONCE);
+    ck_assert_int_eq(rec.calls, 1);
+    ck_assert_int_eq(rec.status, 0);
+    ck_assert_uint_eq(rec.value.u64, 11);
+  }
   server_stop(&s);
   LOOP_CLOSE(loop);
 }
