@@ -58,6 +58,8 @@ typedef struct {
   uva__xcall_t *x;
 } uva__xfut_t;
 
+static void plain_free(uva__xcall_t *x);
+
 static void x_unref(uva__xcall_t *x) {
   if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) == 1)
     uva__free(x);
@@ -92,8 +94,7 @@ static void target_reply(uva__xcall_t *x, int status, uva_value_t value,
   target_finish(x, st | X_DONE);
   if (x->home == NULL && x->mu == NULL) { /* detached: nobody wants it */
     uva_result_free(&x->res);
-    uva__remote_target_drop(x->target);
-    uva__free(x);
+    plain_free(x);
     return;
   }
   if (x->home == NULL) {
@@ -312,33 +313,45 @@ uva_future_t *uva_future_on(uv_loop_t *loop, uv_loop_t *target,
   return place(loop, target, NULL, make, arg);
 }
 
+/* For a thread with no home loop (or one that does not use it): a bridge to
+ * target holding a reference to its state, which goes with the bridge
+ * (plain_free).  Returns 0, UV_ECONNREFUSED or UV_ENOMEM. */
+static int plain_new(uv_loop_t *target, uva_task_fn fn, void *arg,
+                     uva__xcall_t **out) {
+  uva__loop_t *T = uva__remote_target(NULL, target); /* the registry's lock */
+
+  *out = NULL;
+  if (T == NULL)
+    return UV_ECONNREFUSED;
+  *out = xcall_new(NULL, T, target, fn, NULL, arg);
+  if (*out == NULL) {
+    uva__remote_target_drop(T);
+    return UV_ENOMEM;
+  }
+  return 0;
+}
+
+static void plain_free(uva__xcall_t *x) {
+  uva__remote_target_drop(x->target);
+  uva__free(x);
+}
+
 int uva_spawn_on_detached(uv_loop_t *target, uva_task_fn fn, void *arg) {
-  uva__loop_t *T;
   uva__xcall_t *x;
   int err;
 
   if (target == NULL || fn == NULL)
     return UV_EINVAL;
-  /* From a loop's thread too: the cache of the running loop if any. */
-  T = uva__remote_target(NULL, target);
-  if (T == NULL)
-    return UV_ECONNREFUSED;
-  x = xcall_new(NULL, T, target, fn, NULL, arg);
-  if (x == NULL) {
-    uva__remote_target_drop(T);
-    return UV_ENOMEM;
-  }
-  err = uva__remote_post_request(T, &x->request);
-  if (err != 0) { /* the reference goes with x when the task is done */
-    uva__free(x);
-    uva__remote_target_drop(T);
-  }
+  if ((err = plain_new(target, fn, arg, &x)) != 0)
+    return err;
+  err = uva__remote_post_request(x->target, &x->request);
+  if (err != 0)
+    plain_free(x); /* else target_reply frees it when the task is done */
   return err;
 }
 
 int uva_spawn_on_blocking(uv_loop_t *target, uva_task_fn fn, void *arg,
                           uva_result_t *result) {
-  uva__loop_t *T;
   uva__xcall_t *x;
   uv_mutex_t mu;
   uv_cond_t cv;
@@ -348,32 +361,24 @@ int uva_spawn_on_blocking(uv_loop_t *target, uva_task_fn fn, void *arg,
     memset(result, 0, sizeof(*result));
   if (target == NULL || fn == NULL || uva__loop_running() != NULL)
     return UV_EINVAL;
-  T = uva__remote_target(NULL, target);
-  if (T == NULL)
-    return UV_ECONNREFUSED;
-  if (uva__on_loop_thread(T)) {
-    uva__remote_target_drop(T);
+  if ((err = plain_new(target, fn, arg, &x)) != 0)
+    return err;
+  if (uva__on_loop_thread(x->target)) {
+    plain_free(x);
     return UV_EINVAL; /* its own loop's thread would wait for itself */
   }
-  x = xcall_new(NULL, T, target, fn, NULL, arg);
-  if (x == NULL) {
-    uva__remote_target_drop(T);
-    return UV_ENOMEM;
-  }
   if (uv_mutex_init(&mu) != 0) {
-    uva__free(x);
-    uva__remote_target_drop(T);
+    plain_free(x);
     return UV_ENOMEM;
   }
   if (uv_cond_init(&cv) != 0) {
     uv_mutex_destroy(&mu);
-    uva__free(x);
-    uva__remote_target_drop(T);
+    plain_free(x);
     return UV_ENOMEM;
   }
   x->mu = &mu;
   x->cv = &cv;
-  err = uva__remote_post_request(T, &x->request);
+  err = uva__remote_post_request(x->target, &x->request);
   if (err == 0) {
     uv_mutex_lock(&mu);
     while (!x->done)
@@ -387,7 +392,6 @@ int uva_spawn_on_blocking(uv_loop_t *target, uva_task_fn fn, void *arg,
   }
   uv_cond_destroy(&cv);
   uv_mutex_destroy(&mu);
-  uva__free(x);
-  uva__remote_target_drop(T);
+  plain_free(x);
   return err;
 }

@@ -115,9 +115,9 @@ static int xsend_step(uva_chan_t *ch, const void *msg, int *st) {
 }
 
 /* Receives the oldest available message: into out when sure (the consumer
- * takes the result whatever happens), else reserved for x.  Returns 0 with
- * the status in *st (0, or UV_EOF: closed and drained), or UVA_PENDING
- * having done nothing. */
+ * takes the result whatever happens; x may then be NULL), else reserved
+ * for x.  Returns 0 with the status in *st (0, or UV_EOF: closed and
+ * drained), or UVA_PENDING having done nothing. */
 static int xrecv_step(uva_chan_t *ch, uva__xop_t *x, void *out, int sure,
                       int *st) {
   if (has_avail(ch)) {
@@ -270,28 +270,20 @@ static void xop_release(uva_future_t *f) {
   xop_free(x);
 }
 
-/* uva_await's one step: done at once if it can be. */
+/* uva_await's one step: done at once if it can be (a receive takes for
+ * sure: its consumer is the awaiting task). */
 static int xop_now(uva_future_t *f, uva_result_t *out) {
   uva__xop_t *x = (uva__xop_t *)f;
   uva_chan_t *ch = x->ch;
-  int done = 0;
+  int st, r;
 
   (void)out;
   uva__chan_tenter(ch);
-  if (x->is_send) {
-    if (!ch->closed && has_room(ch)) {
-      ring_push(ch, x->msg);
-      uva__chan_tell(ch);
-      done = 1;
-    }
-  } else if (has_avail(ch)) {
-    take_avail(ch, x->out);
-    uva__chan_tell(ch);
-    done = 1;
-  }
+  r = x->is_send ? xsend_step(ch, x->msg, &st)
+                 : xrecv_step(ch, x, x->out, 1, &st);
   uv_mutex_unlock(&ch->lock);
-  if (!done)
-    return UVA_PENDING;
+  if (r != 0 || st != 0)
+    return UVA_PENDING; /* nothing done: start reports a close */
   xop_free(x);
   return 0;
 }
@@ -383,47 +375,33 @@ static inline int in_live_task_of(uva__loop_t *R) {
 }
 
 int uva__chan_xsend_wait(uva_chan_t *ch, const void *msg, uva__loop_t *R) {
-  int err = UVA_PENDING;
+  int err, r = UVA_PENDING;
 
   if (in_live_task_of(R)) { /* at once if it can, without a future */
     uva__chan_tenter(ch);
-    if (ch->closed) {
-      err = UV_EPIPE;
-    } else if (has_room(ch)) {
-      ring_push(ch, msg);
-      uva__chan_tell(ch);
-      err = 0;
-    }
+    r = xsend_step(ch, msg, &err);
     uv_mutex_unlock(&ch->lock);
-    if (err != UVA_PENDING) {
-      if (err == 0)
-        uva__coop_spend(R);
-      return err;
-    }
   }
-  return uva_await(uva__chan_xsend(ch, msg, R), NULL);
+  if (r != 0)
+    return uva_await(uva__chan_xsend(ch, msg, R), NULL);
+  if (err == 0)
+    uva__coop_spend(R);
+  return err;
 }
 
 int uva__chan_xrecv_wait(uva_chan_t *ch, void *out, uva__loop_t *R) {
-  int err = UVA_PENDING;
+  int err, r = UVA_PENDING;
 
-  if (in_live_task_of(R)) {
+  if (in_live_task_of(R)) { /* the task takes for sure: no reservation */
     uva__chan_tenter(ch);
-    if (has_avail(ch)) {
-      take_avail(ch, out);
-      uva__chan_tell(ch);
-      err = 0;
-    } else if (ch->closed) {
-      err = UV_EOF;
-    }
+    r = xrecv_step(ch, NULL, out, 1, &err);
     uv_mutex_unlock(&ch->lock);
-    if (err != UVA_PENDING) {
-      if (err == 0)
-        uva__coop_spend(R);
-      return err;
-    }
   }
-  return uva_await(uva__chan_xrecv(ch, out, R), NULL);
+  if (r != 0)
+    return uva_await(uva__chan_xrecv(ch, out, R), NULL);
+  if (err == 0)
+    uva__coop_spend(R);
+  return err;
 }
 
 /* try_send and try_recv off the channel's loop (any thread): the same rules
